@@ -1160,9 +1160,7 @@ impl Gen<'_> {
     }
 
     fn stock(&mut self, p: &Product, rng: &mut Rng) -> G {
-        let qty: i64 = if p.type_id == "configurable" {
-            0
-        } else if rng.chance(5) {
+        let qty: i64 = if p.type_id == "configurable" || rng.chance(5) {
             0
         } else {
             rng.range(1, 1000) as i64

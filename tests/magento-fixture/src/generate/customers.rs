@@ -41,7 +41,15 @@ const LAST: &[&str] = &[
     "Costello", "Smith", "Haddad", "Wei", "Rossi", "Nowak", "Tanaka", "Farouk", "Garcia",
     "O'Brien", "Berg", "Patel",
 ];
-const CITIES: &[(&str, &str, &str, Option<(&str, u32)>)] = &[
+/// (country, city, postcode, (region, region_id)).
+type City = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<(&'static str, u32)>,
+);
+
+const CITIES: &[City] = &[
     ("US", "Calder", "49628-7978", Some(("Michigan", 33))),
     ("US", "Austin", "78701", Some(("Texas", 57))),
     ("GB", "Leeds", "LS1 4AP", None),

@@ -705,6 +705,21 @@ const WORDS: &[&str] = &[
     "Summit", "Tundra",
 ];
 
+/// An `eav_entity_type` row: id, code, model, attribute model, table, default set, increment
+/// model, increment per store, additional attribute table, attribute collection.
+type EntityTypeRow = (
+    i64,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    i64,
+    Option<&'static str>,
+    i64,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
 /// The product attribute sets besides Default start here (1–4 are the stock Default sets).
 pub(crate) const FIRST_GENERATED_SET: u32 = 5;
 
@@ -731,18 +746,7 @@ impl Gen<'_> {
             "entity_attribute_collection",
         ];
         let numeric = "Magento\\Eav\\Model\\Entity\\Increment\\NumericValue";
-        let rows: [(
-            i64,
-            &str,
-            &str,
-            Option<&str>,
-            &str,
-            i64,
-            Option<&str>,
-            i64,
-            Option<&str>,
-            Option<&str>,
-        ); 8] = [
+        let rows: [EntityTypeRow; 8] = [
             (
                 1,
                 "customer",
