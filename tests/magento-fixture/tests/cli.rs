@@ -103,3 +103,51 @@ async fn a_database_with_tables_is_refused_without_drop() {
         .await
         .expect("cleanup");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_run_leaves_no_database_behind() {
+    let name = db_name("interrupted");
+    let dsn = format!("{}/{name}", server());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_magento-fixture"))
+        .args(["create", "--profile", "medium", "--drop", "--dsn", &dsn])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut c = mysql_async::Conn::new(mysql_async::Opts::from_url(&server()).expect("opts"))
+        .await
+        .expect("connect");
+    // Wait until products are being loaded, then interrupt as an operator's Ctrl-C would.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let q = format!(
+            "SELECT table_rows FROM information_schema.tables WHERE table_schema = '{name}' AND table_name = 'catalog_product_entity_varchar'"
+        );
+        let rows: Option<u64> = c.query_first(q).await.unwrap_or_default();
+        if rows.unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "finished before it could be interrupted"
+        );
+        assert!(std::time::Instant::now() < deadline, "no rows appeared");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted") && err.contains(&name), "{err}");
+    let left: Option<u64> = c
+        .query_first(format!(
+            "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = '{name}'"
+        ))
+        .await
+        .expect("count");
+    assert_eq!(left, Some(0), "the partial database was dropped");
+}
