@@ -210,7 +210,6 @@ impl Gen<'_> {
                 children_count: 0,
             });
         }
-        let roots = cats.len();
         let max_level = 1 + p.category_depth;
         let mut next_id = self.catalog.next_category_id;
         for n in 0..p.categories {
@@ -260,7 +259,6 @@ impl Gen<'_> {
                 cats.iter().filter(|c| c.path.starts_with(&prefix)).count() as u32;
         }
         self.catalog.next_category_id = next_id;
-        let _ = roots;
         let mut category_row = 0u64;
         for c in cats.clone() {
             let mut rng = Rng::for_entity(self.plan.seed, 3, c.id as u64);
