@@ -67,6 +67,12 @@ pub enum Error {
         #[source]
         source: mysql_async::Error,
     },
+    /// The generator stopped because the loader went away without reporting an error.
+    #[error("the loader stopped before every row was written")]
+    LoaderStopped,
+    /// A load connection's task panicked.
+    #[error("a load worker panicked: {0}")]
+    WorkerPanicked(String),
     /// The run was interrupted (Ctrl-C); the partial database was dropped.
     #[error("interrupted; the partly written database '{database}' was dropped")]
     Interrupted {

@@ -227,12 +227,7 @@ async fn fill(
     loaded_result?;
     let counts = match generated {
         Ok(Ok(counts)) => counts,
-        Ok(Err(_gone)) => {
-            return Err(Error::Sql {
-                what: "loading".into(),
-                source: mysql_async::Error::Other("the loader stopped early".into()),
-            });
-        }
+        Ok(Err(_gone)) => return Err(Error::LoaderStopped),
         Err(join) => std::panic::resume_unwind(join.into_panic()),
     };
     Ok(counts.into_iter().collect())

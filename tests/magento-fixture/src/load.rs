@@ -71,12 +71,7 @@ pub async fn run(
         });
     }
     while let Some(joined) = set.join_next().await {
-        let outcome = joined.unwrap_or_else(|e| {
-            Err(Error::Sql {
-                what: format!("a load worker panicked: {e}"),
-                source: mysql_async::Error::Other("worker panicked".into()),
-            })
-        });
+        let outcome = joined.unwrap_or_else(|e| Err(Error::WorkerPanicked(e.to_string())));
         if let Err(e) = outcome {
             set.abort_all();
             // Closing the channel makes the generator's next send fail, so it stops too.

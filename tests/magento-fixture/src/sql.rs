@@ -36,7 +36,10 @@ pub struct Batch {
 struct TableBuf {
     sql: String,
     header_len: usize,
+    /// Rows in the statement being built.
     rows: u64,
+    /// Rows written to the table so far, sent or not.
+    total: u64,
 }
 
 /// Collects rows per table and sends a batch whenever a table's statement is full.
@@ -44,7 +47,6 @@ struct TableBuf {
 pub struct Writer {
     tables: HashMap<String, TableBuf>,
     ids: HashMap<String, u64>,
-    counts: HashMap<String, u64>,
     tx: Sender<Batch>,
     max_bytes: usize,
 }
@@ -59,7 +61,6 @@ impl Writer {
         Writer {
             tables: HashMap::new(),
             ids: HashMap::new(),
-            counts: HashMap::new(),
             tx,
             max_bytes,
         }
@@ -67,9 +68,13 @@ impl Writer {
 
     /// The next id of a table's counter, starting at 1 (for explicit, deterministic keys).
     pub fn next_id(&mut self, table: &str) -> u64 {
-        let id = self.ids.entry(table.to_string()).or_insert(0);
-        *id += 1;
-        *id
+        // Look up before inserting: no String allocated per call on the hot path.
+        if let Some(id) = self.ids.get_mut(table) {
+            *id += 1;
+            return *id;
+        }
+        self.ids.insert(table.to_string(), 1);
+        1
     }
 
     /// Adds one row to `table` with the given columns.
@@ -92,6 +97,7 @@ impl Writer {
                     sql,
                     header_len,
                     rows: 0,
+                    total: 0,
                 },
             );
         }
@@ -110,7 +116,7 @@ impl Writer {
         }
         buf.sql.push(')');
         buf.rows += 1;
-        *self.counts.entry(table.to_string()).or_insert(0) += 1;
+        buf.total += 1;
         if buf.sql.len() >= self.max_bytes {
             self.flush_table(table)?;
         }
@@ -141,10 +147,10 @@ impl Writer {
     pub fn finish(mut self) -> Result<HashMap<String, u64>, LoaderGone> {
         let mut names: Vec<String> = self.tables.keys().cloned().collect();
         names.sort();
-        for t in names {
-            self.flush_table(&t)?;
+        for t in &names {
+            self.flush_table(t)?;
         }
-        Ok(self.counts)
+        Ok(self.tables.into_iter().map(|(t, b)| (t, b.total)).collect())
     }
 }
 

@@ -305,24 +305,18 @@ impl Gen<'_> {
                     "level",
                     "children_count",
                 ];
-                match self.plan.edition {
-                    Edition::Ce => {
-                        let mut cols = vec!["entity_id"];
-                        cols.extend(tail);
-                        let mut vals = vec![V::I(c.id as i64)];
-                        vals.extend(base);
-                        self.w.row("catalog_category_entity", &cols, &vals)?;
-                    }
-                    Edition::Ee => {
-                        let (from, to) = version.window();
-                        let mut cols = vec!["row_id", "entity_id", "created_in", "updated_in"];
-                        cols.extend(tail);
-                        let mut vals =
-                            vec![V::I(key as i64), V::I(c.id as i64), V::I(from), V::I(to)];
-                        vals.extend(base);
-                        self.w.row("catalog_category_entity", &cols, &vals)?;
-                    }
-                }
+                // The staging layout puts the version's keys in front of the same columns.
+                let (from, to) = version.window();
+                let (mut cols, mut vals) = match self.plan.edition {
+                    Edition::Ce => (vec!["entity_id"], vec![V::I(c.id as i64)]),
+                    Edition::Ee => (
+                        vec!["row_id", "entity_id", "created_in", "updated_in"],
+                        vec![V::I(key as i64), V::I(c.id as i64), V::I(from), V::I(to)],
+                    ),
+                };
+                cols.extend(tail);
+                vals.extend(base);
+                self.w.row("catalog_category_entity", &cols, &vals)?;
                 let mut vrng = rng.clone();
                 self.category_values(&c, key, version, &mut vrng)?;
             }
