@@ -1,0 +1,307 @@
+//! The extract: snapshot, metadata, then per kind chunk after chunk — read (one task, inside the
+//! snapshot) while the previous chunk is pivoted and written (this task).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ficus_id_map::magento::MagentoDsn;
+use ficus_id_map::{Mapper, Namespace};
+
+use crate::checkpoint::Checkpoint;
+use crate::doc;
+use crate::error::{Error, Result};
+use crate::meta::{Kind, Meta, Store};
+use crate::sink::{DocRef, Sink, SinkSpec};
+use crate::source::{self, Chunk, Position, Snapshot};
+
+/// What to extract, from where, to where.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Magento's database.
+    pub source: MagentoDsn,
+    /// Entity kinds, in order.
+    pub kinds: Vec<Kind>,
+    /// Store codes; empty means every store view except admin.
+    pub stores: Vec<String>,
+    /// Write option labels next to select and multiselect values.
+    pub labels: bool,
+    /// Entities per chunk.
+    pub chunk_size: usize,
+    /// Upper bound on rows (entities + value rows) read per second.
+    pub max_rows_per_second: Option<u64>,
+    /// id-map namespace.
+    pub namespace: Namespace,
+    /// Output.
+    pub sink: SinkSpec,
+    /// Continue from the checkpoint.
+    pub resume: bool,
+}
+
+/// Progress, reported as the run goes.
+#[derive(Debug, Clone)]
+pub enum Event<'a> {
+    /// A kind starts: `total` live entities, `done` of them already written by an earlier run.
+    Start {
+        /// The kind.
+        kind: Kind,
+        /// Entities in the snapshot.
+        total: u64,
+    },
+    /// A chunk was written.
+    Chunk {
+        /// The kind.
+        kind: Kind,
+        /// Entities in the chunk.
+        entities: u64,
+        /// Value rows read for it.
+        value_rows: u64,
+    },
+    /// A kind is done.
+    Done(&'a KindSummary),
+}
+
+/// Totals of one kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KindSummary {
+    /// The kind.
+    pub kind: Option<Kind>,
+    /// Entities read.
+    pub entities: u64,
+    /// Documents written.
+    pub documents: u64,
+    /// Value rows read.
+    pub value_rows: u64,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Per kind.
+    pub kinds: Vec<KindSummary>,
+    /// Wall time.
+    pub seconds: f64,
+    /// Where cdc-sync continues from: the first run's snapshot.
+    pub position: Option<Position>,
+    /// The Magento database.
+    pub database: String,
+    /// Whether prices were read per website (`catalog/price/scope` = 1).
+    pub price_per_website: bool,
+}
+
+/// Runs an extract; stops between chunks when `shutdown` completes (the checkpoint then allows
+/// `--resume`).
+pub async fn extract(
+    options: &Options,
+    mut progress: impl FnMut(Event<'_>),
+    shutdown: impl Future<Output = ()>,
+) -> Result<Summary> {
+    let started = Instant::now();
+    let snapshot = Snapshot::open(&options.source).await?;
+    let mut conn = snapshot.conn;
+    let meta = Meta::load(&mut conn, &options.kinds, options.labels).await?;
+    let stores: Vec<Store> = if options.stores.is_empty() {
+        meta.stores.iter().filter(|s| s.id != 0).cloned().collect()
+    } else {
+        let mut v = Vec::new();
+        for code in &options.stores {
+            v.push(meta.store(code)?.clone());
+        }
+        v
+    };
+    let request = Checkpoint {
+        format: 1,
+        kinds: options.kinds.iter().map(|k| k.name().to_string()).collect(),
+        stores: stores.iter().map(|s| s.code.clone()).collect(),
+        labels: options.labels,
+        namespace: options.namespace.to_string(),
+        snapshot: snapshot.position.clone(),
+        resumed: Vec::new(),
+        done: Vec::new(),
+        current: None,
+        bytes: 0,
+        documents: 0,
+        complete: false,
+    };
+    let (mut sink, previous) = Sink::open(&options.sink, options.resume).await?;
+    let mut cp = match previous {
+        Some(prev) => {
+            if !prev.same_request(&request) {
+                return Err(Error::Resume(format!(
+                    "the checkpoint is for kinds {:?}, stores {:?}, labels {}, namespace {}; this run asks for {:?}, {:?}, {}, {}",
+                    prev.kinds,
+                    prev.stores,
+                    prev.labels,
+                    prev.namespace,
+                    request.kinds,
+                    request.stores,
+                    request.labels,
+                    request.namespace
+                )));
+            }
+            if prev.complete {
+                return Err(Error::Resume("the extract is complete already".into()));
+            }
+            let mut cp = prev;
+            cp.resumed.push(snapshot.position.clone());
+            cp
+        }
+        None => request,
+    };
+    sink.write_manifest(&cp)?;
+
+    let meta = Arc::new(meta);
+    let store_ids: Arc<Vec<u16>> = Arc::new(stores.iter().map(|s| s.id).collect());
+    tokio::pin!(shutdown);
+    let mut summaries = Vec::new();
+    let mut rows_read = 0u64;
+    let mut text = String::new();
+    let mut docs: Vec<DocRef> = Vec::new();
+    for &kind in &options.kinds {
+        if cp.done.iter().any(|k| k == kind.name()) {
+            continue;
+        }
+        let after = match &cp.current {
+            Some((k, last)) if k == kind.name() => *last,
+            _ => 0,
+        };
+        let total = source::count(&mut conn, &meta, kind).await?;
+        progress(Event::Start { kind, total });
+        let mut summary = KindSummary {
+            kind: Some(kind),
+            ..KindSummary::default()
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Chunk>>(2);
+        let reader = {
+            let meta = meta.clone();
+            let store_ids = store_ids.clone();
+            let chunk_size = options.chunk_size.max(1);
+            let mut conn = conn;
+            tokio::spawn(async move {
+                let mut after = after;
+                loop {
+                    let chunk =
+                        source::read_chunk(&mut conn, &meta, kind, after, chunk_size, &store_ids)
+                            .await;
+                    let last = match &chunk {
+                        Ok(c) => c.entities.last().map(|e| e.id),
+                        Err(_) => None,
+                    };
+                    let stop = last.is_none();
+                    let empty = matches!(&chunk, Ok(c) if c.entities.is_empty());
+                    if !empty && tx.send(chunk).await.is_err() {
+                        break;
+                    }
+                    if stop {
+                        break;
+                    }
+                    after = last.unwrap_or(after);
+                }
+                conn
+            })
+        };
+        let mapper = Mapper::new(options.namespace, kind.type_code())?;
+        let address_mapper = Mapper::new(options.namespace, "customer_address")?;
+        loop {
+            let next = tokio::select! {
+                biased;
+                () = &mut shutdown => {
+                    return Err(Error::Interrupted { entities: cp.documents });
+                }
+                next = rx.recv() => next,
+            };
+            let Some(chunk) = next else { break };
+            let chunk = chunk?;
+            text.clear();
+            docs.clear();
+            for e in &chunk.entities {
+                match kind {
+                    Kind::Customer => {
+                        let start = text.len();
+                        doc::customer(&mut text, &meta, (&mapper, &address_mapper), &chunk, e)?;
+                        let store_id = e.cols[source::col("customer", "store_id")]
+                            .as_deref()
+                            .and_then(|s| s.parse().ok());
+                        docs.push(DocRef {
+                            entity_type: kind.type_code(),
+                            store_code: store_id
+                                .and_then(|s| meta.store_code(s))
+                                .unwrap_or("admin")
+                                .to_string(),
+                            legacy_id: e.id,
+                            uuid: mapper.uuid(e.id as u64),
+                            range: start..text.len() - 1,
+                        });
+                    }
+                    Kind::Product | Kind::Category => {
+                        for store in &stores {
+                            let start = text.len();
+                            if kind == Kind::Product {
+                                doc::product(&mut text, &meta, &mapper, &chunk, e, store)?;
+                            } else {
+                                doc::category(&mut text, &meta, &mapper, &chunk, e, store)?;
+                            }
+                            docs.push(DocRef {
+                                entity_type: kind.type_code(),
+                                store_code: store.code.clone(),
+                                legacy_id: e.id,
+                                uuid: mapper.uuid(e.id as u64),
+                                range: start..text.len() - 1,
+                            });
+                        }
+                    }
+                }
+            }
+            let last = chunk.entities.last().map(|e| e.id).unwrap_or(after);
+            cp.current = Some((kind.name().to_string(), last));
+            cp.documents += docs.len() as u64;
+            sink.write(&text, &docs, &mut cp).await?;
+            let n = chunk.entities.len() as u64;
+            summary.entities += n;
+            summary.documents += docs.len() as u64;
+            summary.value_rows += chunk.value_rows;
+            progress(Event::Chunk {
+                kind,
+                entities: n,
+                value_rows: chunk.value_rows,
+            });
+            rows_read += n + chunk.value_rows;
+            if let Some(max) = options.max_rows_per_second.filter(|m| *m > 0) {
+                let due = Duration::from_secs_f64(rows_read as f64 / max as f64);
+                let elapsed = started.elapsed();
+                if due > elapsed {
+                    tokio::time::sleep(due - elapsed).await;
+                }
+            }
+        }
+        conn = reader
+            .await
+            .map_err(|e| Error::Resume(format!("reader task: {e}")))?;
+        cp.done.push(kind.name().to_string());
+        cp.current = None;
+        progress(Event::Done(&summary));
+        summaries.push(summary);
+    }
+    cp.complete = true;
+    sink.finish(&cp).await?;
+    let _ = conn.query_drop_commit().await;
+    Ok(Summary {
+        kinds: summaries,
+        seconds: started.elapsed().as_secs_f64(),
+        position: cp.snapshot.clone(),
+        database: meta.database.clone(),
+        price_per_website: meta.price_per_website,
+    })
+}
+
+trait Commit {
+    async fn query_drop_commit(self) -> Result<(), mysql_async::Error>;
+}
+
+impl Commit for mysql_async::Conn {
+    async fn query_drop_commit(mut self) -> Result<(), mysql_async::Error> {
+        use mysql_async::prelude::Queryable;
+        self.query_drop("COMMIT").await?;
+        self.disconnect().await
+    }
+}

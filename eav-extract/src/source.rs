@@ -1,0 +1,470 @@
+//! Reading Magento inside one consistent snapshot: the binlog position of the snapshot, entity
+//! chunks by keyset pagination on `entity_id`, and per chunk one query per value table.
+
+use std::collections::HashMap;
+
+use ficus_id_map::magento::{MagentoDsn, quote_ident};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Row};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result, mysql};
+use crate::meta::{EntityType, Kind, Meta};
+use crate::pivot;
+
+/// Where in the binlog the snapshot stands: cdc-sync continues from here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// Binlog file.
+    pub file: String,
+    /// Offset in it.
+    pub position: u64,
+    /// MariaDB GTID position at that point, when the server has one.
+    pub gtid: Option<String>,
+    /// Whether the position is exactly the snapshot's (MariaDB's `binlog_snapshot_*`), rather
+    /// than read just after it.
+    pub exact: bool,
+}
+
+/// A connection holding a `REPEATABLE READ` snapshot.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The connection inside the snapshot.
+    pub conn: Conn,
+    /// The binlog position; `None` when the server has no binlog.
+    pub position: Option<Position>,
+}
+
+impl Snapshot {
+    /// Connects and starts `START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY`.
+    pub async fn open(dsn: &MagentoDsn) -> Result<Snapshot> {
+        let mut conn = dsn.connect().await?;
+        for setting in [
+            // Magento's timestamps are UTC: read them as stored.
+            "SET SESSION time_zone = '+00:00'",
+            "SET NAMES utf8mb4",
+            "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+        ] {
+            conn.query_drop(setting).await.map_err(mysql(setting))?;
+        }
+        conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            .await
+            .map_err(mysql("START TRANSACTION WITH CONSISTENT SNAPSHOT"))?;
+        let status: Vec<(String, String)> = conn
+            .query("SHOW STATUS LIKE 'binlog_snapshot_%'")
+            .await
+            .map_err(mysql("binlog_snapshot status"))?;
+        let get = |name: &str| {
+            status
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        let mut position = match (get("binlog_snapshot_file"), get("binlog_snapshot_position")) {
+            (Some(file), Some(pos)) if !file.is_empty() => Some(Position {
+                file,
+                position: pos.parse().unwrap_or(0),
+                gtid: None,
+                exact: true,
+            }),
+            _ => None,
+        };
+        if position.is_none() {
+            // MySQL: no snapshot status; the position read right after the snapshot started.
+            let row: Option<Row> = conn.query_first("SHOW MASTER STATUS").await.unwrap_or(None);
+            if let Some(row) = row {
+                let file: Option<String> = row.get(0);
+                let pos: Option<u64> = row.get(1);
+                if let (Some(file), Some(pos)) = (file, pos) {
+                    position = Some(Position {
+                        file,
+                        position: pos,
+                        gtid: None,
+                        exact: false,
+                    });
+                }
+            }
+        }
+        if let Some(p) = &mut position {
+            // MariaDB maps a file/offset to its GTID position; MySQL has no such function.
+            let gtid: Result<Option<Option<String>>, _> = conn
+                .exec_first("SELECT BINLOG_GTID_POS(?, ?)", (&p.file, p.position))
+                .await;
+            p.gtid = gtid.ok().flatten().flatten().filter(|g| !g.is_empty());
+        }
+        Ok(Snapshot { conn, position })
+    }
+}
+
+/// One entity row and its value rows.
+#[derive(Debug, Clone)]
+pub struct Entity {
+    /// `entity_id`.
+    pub id: u32,
+    /// Static columns, in [`columns_for`] order (`None` for NULL or absent).
+    pub cols: Vec<Option<String>>,
+    /// Value rows, sorted by (attribute, store).
+    pub values: Vec<pivot::Row>,
+}
+
+/// One chunk of entities with everything their documents need.
+#[derive(Debug, Clone, Default)]
+pub struct Chunk {
+    /// Entities, ascending by id.
+    pub entities: Vec<Entity>,
+    /// Products: website ids per product.
+    pub websites: HashMap<u32, Vec<u32>>,
+    /// Products: (category id, position) per product, ascending by category id.
+    pub categories: HashMap<u32, Vec<(u32, String)>>,
+    /// Categories: direct children per category, by position.
+    pub children: HashMap<u32, Vec<u32>>,
+    /// Customers: addresses per customer.
+    pub addresses: HashMap<u32, Vec<Entity>>,
+    /// Value rows read (for the summary and the rate limit).
+    pub value_rows: u64,
+}
+
+/// The static columns read for a kind's entity table, or for customer addresses.
+pub fn columns_for(table_kind: &str) -> &'static [&'static str] {
+    match table_kind {
+        "catalog_product" => &[
+            "attribute_set_id",
+            "type_id",
+            "sku",
+            "has_options",
+            "required_options",
+            "created_at",
+            "updated_at",
+        ],
+        "catalog_category" => &[
+            "attribute_set_id",
+            "parent_id",
+            "created_at",
+            "updated_at",
+            "path",
+            "position",
+            "level",
+            "children_count",
+        ],
+        "customer" => &[
+            "website_id",
+            "email",
+            "group_id",
+            "store_id",
+            "created_at",
+            "updated_at",
+            "created_in",
+            "prefix",
+            "firstname",
+            "middlename",
+            "lastname",
+            "suffix",
+            "dob",
+            "default_billing",
+            "default_shipping",
+            "taxvat",
+            "confirmation",
+            "gender",
+            "disable_auto_group_change",
+        ],
+        _ => &[
+            "parent_id",
+            "city",
+            "company",
+            "country_id",
+            "fax",
+            "firstname",
+            "lastname",
+            "middlename",
+            "postcode",
+            "prefix",
+            "region",
+            "region_id",
+            "street",
+            "suffix",
+            "telephone",
+            "vat_id",
+        ],
+    }
+}
+
+/// The position of a static column in [`Entity::cols`].
+pub fn col(table_kind: &str, name: &str) -> usize {
+    columns_for(table_kind)
+        .iter()
+        .position(|c| *c == name)
+        .unwrap_or(usize::MAX)
+}
+
+fn select_list(t: &EntityType) -> String {
+    columns_for(&t.code)
+        .iter()
+        .map(|c| {
+            if t.columns.iter().any(|have| have == c) {
+                quote_ident(c)
+            } else {
+                "NULL".to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn live(t: &EntityType, meta: &Meta, alias: &str) -> String {
+    match (t.staged, meta.staging_version) {
+        (true, Some(v)) => format!(" AND {alias}created_in <= {v} AND {alias}updated_in > {v}"),
+        _ => String::new(),
+    }
+}
+
+fn parse_u32(table: &str, id: u64, column: &str, v: Option<String>) -> Result<u32> {
+    let text = v.unwrap_or_default();
+    text.parse().map_err(|_| Error::BadValue {
+        table: table.into(),
+        entity_id: id,
+        column: column.into(),
+        value: text,
+        expected: "an unsigned integer",
+    })
+}
+
+/// Reads entity rows `(entity_id, key for value tables, cols)` of one entity table.
+async fn entity_rows(
+    conn: &mut Conn,
+    t: &EntityType,
+    meta: &Meta,
+    filter: &str,
+    limit: Option<usize>,
+) -> Result<Vec<(u32, u32, Vec<Option<String>>)>> {
+    let key = if t.staged { "row_id" } else { "entity_id" };
+    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    let sql = format!(
+        "SELECT entity_id, {key}, {} FROM {} WHERE {filter}{} ORDER BY entity_id{limit}",
+        select_list(t),
+        quote_ident(&t.table),
+        live(t, meta, "")
+    );
+    let rows: Vec<Row> = conn.query(sql).await.map_err(mysql(t.table.clone()))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for mut row in rows {
+        let n = row.len();
+        let id: Option<String> = row.take(0);
+        let id = parse_u32(&t.table, 0, "entity_id", id)?;
+        let key: Option<String> = row.take(1);
+        let key = parse_u32(&t.table, id as u64, key_name(t), key)?;
+        let cols = (2..n)
+            .map(|i| row.take::<Option<String>, _>(i).flatten())
+            .collect();
+        out.push((id, key, cols));
+    }
+    Ok(out)
+}
+
+fn key_name(t: &EntityType) -> &'static str {
+    if t.staged { "row_id" } else { "entity_id" }
+}
+
+/// Reads the value rows of `keys` (entity ids, or row ids when staged) from every value table of
+/// `t`, one query per table, for `stores` (store 0 is always read). Rows go to `sink(key, row)`.
+async fn value_rows(
+    conn: &mut Conn,
+    t: &EntityType,
+    keys: &[u32],
+    contiguous: bool,
+    stores: &[u16],
+    mut sink: impl FnMut(u32, pivot::Row),
+) -> Result<u64> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let key = key_name(t);
+    let range = if contiguous {
+        format!("{key} BETWEEN {} AND {}", keys[0], keys[keys.len() - 1])
+    } else {
+        let list: Vec<String> = keys.iter().map(u32::to_string).collect();
+        format!("{key} IN ({})", list.join(","))
+    };
+    let store_filter = if t.code.starts_with("customer") {
+        String::new()
+    } else {
+        let mut ids: Vec<String> = vec!["0".into()];
+        ids.extend(stores.iter().filter(|s| **s != 0).map(u16::to_string));
+        format!(" AND store_id IN ({})", ids.join(","))
+    };
+    let store_col = if t.code.starts_with("customer") {
+        "0"
+    } else {
+        "store_id"
+    };
+    let mut count = 0;
+    for (table, attrs) in t.value_tables() {
+        let attrs: Vec<String> = attrs.iter().map(u16::to_string).collect();
+        let sql = format!(
+            "SELECT {key}, attribute_id, {store_col}, value FROM {} WHERE {range} AND attribute_id IN ({}){store_filter}",
+            quote_ident(&table),
+            attrs.join(",")
+        );
+        let mut result = conn.query_iter(sql).await.map_err(mysql(table.clone()))?;
+        let mut failure = None;
+        result
+            .for_each(|row| {
+                if failure.is_some() {
+                    return;
+                }
+                match mysql_async::from_row_opt::<(u32, u16, u16, Option<String>)>(row) {
+                    Ok((k, attr, store, value)) => {
+                        count += 1;
+                        sink(k, pivot::Row { attr, store, value });
+                    }
+                    Err(e) => {
+                        failure = Some(Error::BadValue {
+                            table: table.clone(),
+                            entity_id: 0,
+                            column: "value".into(),
+                            value: format!("{:?}", e.0),
+                            expected: "a value of the column's type",
+                        })
+                    }
+                }
+            })
+            .await
+            .map_err(mysql(table.clone()))?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+    }
+    Ok(count)
+}
+
+/// Builds entities from entity rows and their value rows.
+async fn entities_with_values(
+    conn: &mut Conn,
+    t: &EntityType,
+    rows: Vec<(u32, u32, Vec<Option<String>>)>,
+    contiguous: bool,
+    stores: &[u16],
+) -> Result<(Vec<Entity>, u64)> {
+    let index: HashMap<u32, usize> = rows.iter().enumerate().map(|(i, r)| (r.1, i)).collect();
+    let keys: Vec<u32> = rows.iter().map(|r| r.1).collect();
+    let mut entities: Vec<Entity> = rows
+        .into_iter()
+        .map(|(id, _, cols)| Entity {
+            id,
+            cols,
+            values: Vec::new(),
+        })
+        .collect();
+    let count = value_rows(conn, t, &keys, contiguous, stores, |k, row| {
+        if let Some(&i) = index.get(&k) {
+            entities[i].values.push(row);
+        }
+    })
+    .await?;
+    for e in &mut entities {
+        e.values.sort_unstable_by_key(|r| (r.attr, r.store));
+    }
+    Ok((entities, count))
+}
+
+/// How many live entities of a kind the snapshot holds.
+pub async fn count(conn: &mut Conn, meta: &Meta, kind: Kind) -> Result<u64> {
+    let t = meta.entity_type(kind.type_code());
+    let sql = format!(
+        "SELECT COUNT(*) FROM {} WHERE 1{}",
+        quote_ident(&t.table),
+        live(t, meta, "")
+    );
+    let n: Option<u64> = conn
+        .query_first(sql)
+        .await
+        .map_err(mysql(t.table.clone()))?;
+    Ok(n.unwrap_or(0))
+}
+
+/// Reads the next chunk of `kind` after `after`: up to `size` entities.
+pub async fn read_chunk(
+    conn: &mut Conn,
+    meta: &Meta,
+    kind: Kind,
+    after: u32,
+    size: usize,
+    stores: &[u16],
+) -> Result<Chunk> {
+    let t = meta.entity_type(kind.type_code());
+    let rows = entity_rows(conn, t, meta, &format!("entity_id > {after}"), Some(size)).await?;
+    if rows.is_empty() {
+        return Ok(Chunk::default());
+    }
+    let (lo, hi) = (rows[0].0, rows[rows.len() - 1].0);
+    // Entity ids in [lo, hi] are exactly this chunk, so value tables keyed by entity_id can be
+    // read by range; staged row_ids are not contiguous and are listed.
+    let contiguous = !t.staged;
+    let (entities, mut value_rows) =
+        entities_with_values(conn, t, rows, contiguous, stores).await?;
+    let mut chunk = Chunk {
+        entities,
+        ..Chunk::default()
+    };
+    match kind {
+        Kind::Product => {
+            let sql = format!(
+                "SELECT product_id, website_id FROM catalog_product_website WHERE product_id BETWEEN {lo} AND {hi} ORDER BY product_id, website_id"
+            );
+            let rows: Vec<(u32, u32)> = conn
+                .query(sql)
+                .await
+                .map_err(mysql("catalog_product_website"))?;
+            for (p, w) in rows {
+                chunk.websites.entry(p).or_default().push(w);
+            }
+            let sql = format!(
+                "SELECT product_id, category_id, position FROM catalog_category_product WHERE product_id BETWEEN {lo} AND {hi} ORDER BY product_id, category_id"
+            );
+            let rows: Vec<(u32, u32, Option<String>)> = conn
+                .query(sql)
+                .await
+                .map_err(mysql("catalog_category_product"))?;
+            for (p, c, pos) in rows {
+                chunk
+                    .categories
+                    .entry(p)
+                    .or_default()
+                    .push((c, pos.unwrap_or_else(|| "0".into())));
+            }
+        }
+        Kind::Category => {
+            let sql = format!(
+                "SELECT parent_id, entity_id FROM {} WHERE parent_id BETWEEN {lo} AND {hi}{} ORDER BY parent_id, position, entity_id",
+                quote_ident(&t.table),
+                live(t, meta, "")
+            );
+            let rows: Vec<(u32, u32)> = conn.query(sql).await.map_err(mysql(t.table.clone()))?;
+            for (parent, child) in rows {
+                chunk.children.entry(parent).or_default().push(child);
+            }
+        }
+        Kind::Customer => {
+            let at = meta.entity_type("customer_address");
+            let rows = entity_rows(
+                conn,
+                at,
+                meta,
+                &format!("parent_id BETWEEN {lo} AND {hi}"),
+                None,
+            )
+            .await?;
+            let (addresses, n) = entities_with_values(conn, at, rows, false, stores).await?;
+            value_rows += n;
+            let parent = col("customer_address", "parent_id");
+            for a in addresses {
+                let p = a.cols[parent]
+                    .as_deref()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0);
+                chunk.addresses.entry(p).or_default().push(a);
+            }
+        }
+    }
+    chunk.value_rows = value_rows;
+    Ok(chunk)
+}
