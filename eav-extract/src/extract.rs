@@ -9,7 +9,7 @@ use ficus_id_map::magento::MagentoDsn;
 use ficus_id_map::{Mapper, Namespace};
 
 use crate::checkpoint::Checkpoint;
-use crate::doc;
+use crate::doc::Docs;
 use crate::error::{Error, Result};
 use crate::meta::{Kind, Meta, Store};
 use crate::sink::{DocRef, Sink, SinkSpec};
@@ -157,6 +157,7 @@ pub async fn extract(
     let mut rows_read = 0u64;
     let mut text = String::new();
     let mut docs: Vec<DocRef> = Vec::new();
+    let builder = Docs::new(&meta);
     for &kind in &options.kinds {
         if cp.done.iter().any(|k| k == kind.name()) {
             continue;
@@ -215,41 +216,36 @@ pub async fn extract(
             text.clear();
             docs.clear();
             for e in &chunk.entities {
-                match kind {
-                    Kind::Customer => {
-                        let start = text.len();
-                        doc::customer(&mut text, &meta, (&mapper, &address_mapper), &chunk, e)?;
-                        let store_id = e.cols[source::col("customer", "store_id")]
-                            .as_deref()
-                            .and_then(|s| s.parse().ok());
-                        docs.push(DocRef {
-                            entity_type: kind.type_code(),
-                            store_code: store_id
-                                .and_then(|s| meta.store_code(s))
-                                .unwrap_or("admin")
-                                .to_string(),
-                            legacy_id: e.id,
-                            uuid: mapper.uuid(e.id as u64),
-                            range: start..text.len() - 1,
-                        });
+                let uuid = mapper.uuid(e.id as u64);
+                if kind == Kind::Customer {
+                    let start = text.len();
+                    builder.customer(&mut text, &uuid, &address_mapper, &chunk, e)?;
+                    let store_id = e.cols[source::col("customer", "store_id")]
+                        .as_deref()
+                        .and_then(|s| s.parse().ok());
+                    docs.push(DocRef {
+                        entity_type: kind.type_code(),
+                        store_code: store_id.and_then(|s| meta.store_code(s)).unwrap_or("admin"),
+                        legacy_id: e.id,
+                        uuid,
+                        range: start..text.len() - 1,
+                    });
+                    continue;
+                }
+                for store in &stores {
+                    let start = text.len();
+                    if kind == Kind::Product {
+                        builder.product(&mut text, &uuid, &chunk, e, store)?;
+                    } else {
+                        builder.category(&mut text, &uuid, &chunk, e, store)?;
                     }
-                    Kind::Product | Kind::Category => {
-                        for store in &stores {
-                            let start = text.len();
-                            if kind == Kind::Product {
-                                doc::product(&mut text, &meta, &mapper, &chunk, e, store)?;
-                            } else {
-                                doc::category(&mut text, &meta, &mapper, &chunk, e, store)?;
-                            }
-                            docs.push(DocRef {
-                                entity_type: kind.type_code(),
-                                store_code: store.code.clone(),
-                                legacy_id: e.id,
-                                uuid: mapper.uuid(e.id as u64),
-                                range: start..text.len() - 1,
-                            });
-                        }
-                    }
+                    docs.push(DocRef {
+                        entity_type: kind.type_code(),
+                        store_code: &store.code,
+                        legacy_id: e.id,
+                        uuid,
+                        range: start..text.len() - 1,
+                    });
                 }
             }
             let last = chunk.entities.last().map(|e| e.id).unwrap_or(after);

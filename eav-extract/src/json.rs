@@ -29,6 +29,22 @@ pub fn string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Appends a JSON array, writing each item with `item`.
+pub fn array<T>(
+    out: &mut String,
+    items: impl IntoIterator<Item = T>,
+    mut item: impl FnMut(&mut String, T),
+) {
+    out.push('[');
+    for (i, x) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        item(out, x);
+    }
+    out.push(']');
+}
+
 /// Whether `s` is an integer as MySQL prints one.
 pub fn is_integer(s: &str) -> bool {
     let digits = s.strip_prefix('-').unwrap_or(s);
@@ -100,6 +116,12 @@ impl<'a> Object<'a> {
     /// `"key":value` with `value` already valid JSON (a checked number, `true`, …).
     pub fn raw(&mut self, key: &str, value: &str) {
         self.key(key).push_str(value);
+    }
+
+    /// `"key":"<uuid>"`, hyphenated lower case.
+    pub fn uuid(&mut self, key: &str, uuid: &uuid::Uuid) {
+        let mut buf = uuid::Uuid::encode_buffer();
+        self.str(key, uuid.hyphenated().encode_lower(&mut buf));
     }
 
     /// `"key":true|false`.

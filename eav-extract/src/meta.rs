@@ -133,28 +133,15 @@ pub struct EntityType {
 }
 
 impl EntityType {
-    /// The attribute with this code.
-    pub fn attr(&self, code: &str) -> Option<&Attr> {
-        self.attrs.values().find(|a| a.code == code)
-    }
-
-    /// The value tables and the attribute ids stored in each, sorted.
-    pub fn value_tables(&self) -> Vec<(String, Vec<u16>)> {
-        let mut by_table: HashMap<&str, Vec<u16>> = HashMap::new();
-        for a in self.attrs.values() {
-            if a.backend != Backend::Static {
-                by_table.entry(&a.table).or_default().push(a.id);
-            }
-        }
-        let mut out: Vec<(String, Vec<u16>)> = by_table
-            .into_iter()
-            .map(|(t, mut ids)| {
-                ids.sort_unstable();
-                (t.to_string(), ids)
-            })
+    /// The value tables of the type's attributes, sorted.
+    pub fn value_tables(&self) -> Vec<&str> {
+        let tables: std::collections::BTreeSet<&str> = self
+            .attrs
+            .values()
+            .filter(|a| a.backend != Backend::Static)
+            .map(|a| a.table.as_str())
             .collect();
-        out.sort();
-        out
+        tables.into_iter().collect()
     }
 }
 

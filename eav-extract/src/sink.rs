@@ -31,11 +31,11 @@ pub enum SinkSpec {
 
 /// One document of a batch: its key and where its JSON line sits in the batch text.
 #[derive(Debug, Clone)]
-pub struct DocRef {
+pub struct DocRef<'a> {
     /// Magento entity type code.
     pub entity_type: &'static str,
     /// Store code.
-    pub store_code: String,
+    pub store_code: &'a str,
     /// Legacy id.
     pub legacy_id: u32,
     /// UUID.
@@ -245,7 +245,7 @@ impl Sink {
     pub async fn write(
         &mut self,
         text: &str,
-        docs: &[DocRef],
+        docs: &[DocRef<'_>],
         checkpoint: &mut Checkpoint,
     ) -> Result<()> {
         match self {
@@ -274,7 +274,7 @@ impl Sink {
                 for d in docs {
                     copy.push_str(d.entity_type);
                     copy.push('\t');
-                    copy.push_str(&d.store_code);
+                    copy.push_str(d.store_code);
                     copy.push('\t');
                     copy.push_str(&d.legacy_id.to_string());
                     copy.push('\t');

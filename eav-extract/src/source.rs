@@ -297,16 +297,15 @@ async fn value_rows(
         "store_id"
     };
     let mut count = 0;
-    for (table, attrs) in t.value_tables() {
+    for table in t.value_tables() {
         // Every attribute stored in the table is wanted, so no `attribute_id IN (…)`: with a
         // thousand attributes that list costs MariaDB's range optimizer more than the rows do.
         // Rows of attributes unknown to the metadata are skipped when pivoting.
-        let _ = attrs;
         let sql = format!(
             "SELECT {key}, attribute_id, {store_col}, value FROM {} WHERE {range}{store_filter}",
-            quote_ident(&table),
+            quote_ident(table),
         );
-        let mut result = conn.query_iter(sql).await.map_err(mysql(table.clone()))?;
+        let mut result = conn.query_iter(sql).await.map_err(mysql(table))?;
         let mut failure = None;
         result
             .for_each(|row| {
@@ -320,7 +319,7 @@ async fn value_rows(
                     }
                     Err(e) => {
                         failure = Some(Error::BadValue {
-                            table: table.clone(),
+                            table: table.to_string(),
                             entity_id: 0,
                             column: "value".into(),
                             value: format!("{:?}", e.0),
@@ -330,7 +329,7 @@ async fn value_rows(
                 }
             })
             .await
-            .map_err(mysql(table.clone()))?;
+            .map_err(mysql(table))?;
         if let Some(e) = failure {
             return Err(e);
         }

@@ -55,36 +55,27 @@ enum Command {
     },
     /// Record every legacy id of Magento's entities in the mapping store (idempotent; re-run
     /// to continue an interrupted run).
-    Sync {
-        /// Magento's database, e.g. mysql://ficus:ficus@127.0.0.1:3306/magento
-        #[arg(long, env = "FICUS_MAGENTO_DSN")]
-        source: String,
-        /// Mapping store, e.g. postgres://ficus:ficus@127.0.0.1:5432/ficus
-        #[arg(long, env = "FICUS_ID_MAP_DSN")]
-        target: String,
-        /// Entity to sync (repeatable); default: the four EAV entities, sales_order, sales_order_item.
-        #[arg(long = "entity")]
-        entities: Vec<String>,
-        /// Ids per chunk and transaction.
-        #[arg(long, default_value_t = 50_000)]
-        chunk_size: usize,
-    },
+    Sync(Between),
     /// Check that every stored Magento-born UUID is the deterministic one and that every Magento
     /// id of the entities is stored. Exit code 1 if not.
-    Verify {
-        /// Magento's database.
-        #[arg(long, env = "FICUS_MAGENTO_DSN")]
-        source: String,
-        /// Mapping store.
-        #[arg(long, env = "FICUS_ID_MAP_DSN")]
-        target: String,
-        /// Entity to verify (repeatable); default as for sync.
-        #[arg(long = "entity")]
-        entities: Vec<String>,
-        /// Ids per look-up.
-        #[arg(long, default_value_t = 50_000)]
-        chunk_size: usize,
-    },
+    Verify(Between),
+}
+
+/// The arguments of the commands that compare Magento with the mapping store.
+#[derive(clap::Args, Debug)]
+struct Between {
+    /// Magento's database, e.g. mysql://ficus:ficus@127.0.0.1:3306/magento
+    #[arg(long, env = "FICUS_MAGENTO_DSN")]
+    source: String,
+    /// Mapping store, e.g. postgres://ficus:ficus@127.0.0.1:5432/ficus
+    #[arg(long, env = "FICUS_ID_MAP_DSN")]
+    target: String,
+    /// Entity (repeatable); default: the four EAV entities, sales_order, sales_order_item.
+    #[arg(long = "entity")]
+    entities: Vec<String>,
+    /// Ids per chunk: per transaction for sync, per look-up for verify.
+    #[arg(long, default_value_t = 50_000)]
+    chunk_size: usize,
 }
 
 fn main() -> ExitCode {
@@ -186,12 +177,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             bulk(namespace, &entity)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sync {
+        Command::Sync(Between {
             source,
             target,
             entities: given,
             chunk_size,
-        } => {
+        }) => {
             let source = MagentoDsn::parse(&source)?;
             let store = Store::open(&target).await?;
             let options = SyncOptions {
@@ -220,12 +211,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify {
+        Command::Verify(Between {
             source,
             target,
             entities: given,
             chunk_size,
-        } => {
+        }) => {
             let source = MagentoDsn::parse(&source)?;
             let store = Store::open(&target).await?;
             let reports = ficus_id_map::verify(

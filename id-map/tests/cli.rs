@@ -1,7 +1,5 @@
 //! The `id-map` binary: streaming bulk mapping, and clear errors with exit codes for bad input.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
@@ -122,8 +120,14 @@ fn bad_input_is_named_with_exit_code_2() {
 
 #[tokio::test]
 async fn reverse_finds_synced_ids_and_names_unknown_ones() {
-    let magento = common::magento("idcli", "small", ficus_magento_fixture::Edition::Ce).await;
-    let target = common::pg_database("idcli").await;
+    let magento = ficus_magento_fixture::testing::magento_store(
+        "idcli",
+        "small",
+        7,
+        ficus_magento_fixture::Edition::Ce,
+    )
+    .await;
+    let target = ficus_magento_fixture::testing::pg_database("idcli").await;
     let out = id_map()
         .args([
             "sync", "--source", &magento, "--target", &target, "--entity", "customer",
@@ -166,6 +170,6 @@ async fn reverse_finds_synced_ids_and_names_unknown_ones() {
         .output()
         .expect("verify");
     assert_eq!(out.status.code(), Some(1), "sales_order was never synced");
-    common::drop_pg(&target).await;
-    common::drop_magento(&magento).await;
+    ficus_magento_fixture::testing::drop_pg(&target).await;
+    ficus_magento_fixture::testing::drop_magento(&magento).await;
 }

@@ -2,16 +2,15 @@
 //! sync records every Magento id (counted independently from the raw tables), re-runs and
 //! interrupted runs lose and duplicate nothing, verify finds what is wrong.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::*;
 use ficus_id_map::magento::{DEFAULT_ENTITIES, MagentoDsn};
 use ficus_id_map::{
-    DEFAULT_NAMESPACE, Error, Mapper, Namespace, Origin, Store, SyncEvent, SyncOptions,
+    DEFAULT_NAMESPACE, EntityReport, Error, Mapper, Namespace, Origin, Store, SyncEvent,
+    SyncOptions, VerifyReport,
 };
 use ficus_magento_fixture::Edition;
+use ficus_magento_fixture::testing::*;
 use mysql_async::prelude::Queryable;
 use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
@@ -22,6 +21,33 @@ fn options(entities: &[&str], chunk_size: usize) -> SyncOptions {
         entities: entities.iter().map(|s| s.to_string()).collect(),
         chunk_size,
     }
+}
+
+/// Runs a sync to its end, without progress reports.
+async fn sync_quietly(
+    source: &MagentoDsn,
+    store: &Store,
+    options: &SyncOptions,
+) -> Result<Vec<EntityReport>, Error> {
+    ficus_id_map::sync(source, store, options, |_| {}, std::future::pending()).await
+}
+
+/// Verifies in the default namespace.
+async fn verify(
+    source: &MagentoDsn,
+    store: &Store,
+    entities: &[String],
+    chunk_size: usize,
+) -> Result<Vec<VerifyReport>, Error> {
+    ficus_id_map::verify(
+        source,
+        store,
+        DEFAULT_NAMESPACE,
+        entities,
+        chunk_size,
+        std::future::pending(),
+    )
+    .await
 }
 
 /// The ids of an entity as Magento holds them, read with plain SQL written here.
@@ -83,7 +109,7 @@ async fn postgres_uuid_generate_v5_agrees() {
 
 #[tokio::test]
 async fn sync_records_every_id_and_is_idempotent() {
-    let magento = magento("idsync", "small", Edition::Ce).await;
+    let magento = magento_store("idsync", "small", 7, Edition::Ce).await;
     let target = pg_database("idsync").await;
     let source = MagentoDsn::parse(&magento).expect("dsn");
     let store = Store::open(&target).await.expect("store");
@@ -136,15 +162,9 @@ async fn sync_records_every_id_and_is_idempotent() {
     );
 
     // A second run writes nothing.
-    let again = ficus_id_map::sync(
-        &source,
-        &store,
-        &options(DEFAULT_ENTITIES, 97),
-        |_| {},
-        std::future::pending(),
-    )
-    .await
-    .expect("sync again");
+    let again = sync_quietly(&source, &store, &options(DEFAULT_ENTITIES, 97))
+        .await
+        .expect("sync again");
     assert!(again.iter().all(|r| r.inserted == 0), "{again:?}");
 
     // Lose some rows in the middle of chunks: a re-run restores exactly those.
@@ -154,29 +174,14 @@ async fn sync_records_every_id_and_is_idempotent() {
         .expect("delete")
         .rows_affected();
     assert!(lost > 0);
-    let repaired = ficus_id_map::sync(
-        &source,
-        &store,
-        &options(&["customer"], 50),
-        |_| {},
-        std::future::pending(),
-    )
-    .await
-    .expect("repair");
+    let repaired = sync_quietly(&source, &store, &options(&["customer"], 50))
+        .await
+        .expect("repair");
     assert_eq!(repaired[0].inserted, lost);
 
     // verify: clean, then a tampered uuid and a missing id are both found.
     let all: Vec<String> = DEFAULT_ENTITIES.iter().map(|s| s.to_string()).collect();
-    let clean = ficus_id_map::verify(
-        &source,
-        &store,
-        DEFAULT_NAMESPACE,
-        &all,
-        100,
-        std::future::pending(),
-    )
-    .await
-    .expect("verify");
+    let clean = verify(&source, &store, &all, 100).await.expect("verify");
     assert!(clean.iter().all(|r| r.is_clean()), "{clean:?}");
     pg.execute("UPDATE ficus_id_map.mapping SET uuid = '00000000-0000-4000-8000-000000000001' WHERE entity = 'catalog_product' AND legacy_id = 5")
         .await
@@ -184,16 +189,7 @@ async fn sync_records_every_id_and_is_idempotent() {
     pg.execute("DELETE FROM ficus_id_map.mapping WHERE entity = 'sales_order' AND legacy_id = 3")
         .await
         .expect("lose");
-    let found = ficus_id_map::verify(
-        &source,
-        &store,
-        DEFAULT_NAMESPACE,
-        &all,
-        100,
-        std::future::pending(),
-    )
-    .await
-    .expect("verify");
+    let found = verify(&source, &store, &all, 100).await.expect("verify");
     let product = found
         .iter()
         .find(|r| r.entity == "catalog_product")
@@ -221,7 +217,7 @@ async fn sync_records_every_id_and_is_idempotent() {
 
 #[tokio::test]
 async fn an_interrupted_sync_continues_without_loss_or_duplicates() {
-    let magento = magento("idresume", "small", Edition::Ee).await;
+    let magento = magento_store("idresume", "small", 7, Edition::Ee).await;
     let target = pg_database("idresume").await;
     let source = MagentoDsn::parse(&magento).expect("dsn");
     let store = Store::open(&target).await.expect("store");
@@ -252,15 +248,9 @@ async fn an_interrupted_sync_continues_without_loss_or_duplicates() {
     // Chunks are written two at a time: the stop lands after the third or fourth chunk.
     assert!(committed == 120 || committed == 160, "{committed}");
 
-    let resumed = ficus_id_map::sync(
-        &source,
-        &store,
-        &options(&["catalog_product"], 40),
-        |_| {},
-        std::future::pending(),
-    )
-    .await
-    .expect("resume");
+    let resumed = sync_quietly(&source, &store, &options(&["catalog_product"], 40))
+        .await
+        .expect("resume");
     // EE: one row per staged version, one id per product.
     let expected = magento_ids(&magento, "catalog_product_entity", "entity_id").await;
     let versions = magento_ids(&magento, "catalog_product_entity", "row_id").await;
@@ -283,7 +273,7 @@ async fn an_interrupted_sync_continues_without_loss_or_duplicates() {
 
 #[tokio::test]
 async fn service_born_entities_get_v7_and_later_a_legacy_id() {
-    let magento = magento("idservice", "small", Edition::Ce).await;
+    let magento = magento_store("idservice", "small", 7, Edition::Ce).await;
     let target = pg_database("idservice").await;
     let store = Store::open(&target).await.expect("store");
     // Running the migrations twice is harmless.
@@ -326,29 +316,16 @@ async fn service_born_entities_get_v7_and_later_a_legacy_id() {
     .await
     .expect("insert customer");
     let source = MagentoDsn::parse(&magento).expect("dsn");
-    ficus_id_map::sync(
-        &source,
-        &store,
-        &options(&["customer"], 64),
-        |_| {},
-        std::future::pending(),
-    )
-    .await
-    .expect("sync");
+    sync_quietly(&source, &store, &options(&["customer"], 64))
+        .await
+        .expect("sync");
     assert_eq!(
         store.lookup("customer", 100_000).await.expect("lookup"),
         Some(uuid)
     );
-    let report = ficus_id_map::verify(
-        &source,
-        &store,
-        DEFAULT_NAMESPACE,
-        &["customer".to_string()],
-        64,
-        std::future::pending(),
-    )
-    .await
-    .expect("verify");
+    let report = verify(&source, &store, &["customer".to_string()], 64)
+        .await
+        .expect("verify");
     assert!(report[0].is_clean(), "{report:?}");
 
     drop(store);
@@ -358,7 +335,7 @@ async fn service_born_entities_get_v7_and_later_a_legacy_id() {
 
 #[tokio::test]
 async fn unknown_entities_and_tables_are_named() {
-    let magento = magento("idunknown", "small", Edition::Ce).await;
+    let magento = magento_store("idunknown", "small", 7, Edition::Ce).await;
     let source = MagentoDsn::parse(&magento).expect("dsn");
     let mut conn = source.connect().await.expect("connect");
     let err = ficus_id_map::magento::IdSource::resolve(&mut conn, "order")

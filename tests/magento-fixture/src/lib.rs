@@ -34,6 +34,7 @@ mod profile;
 mod rng;
 mod schema;
 mod sql;
+pub mod testing;
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -8,16 +8,7 @@ use ficus_magento_fixture::{Dsn, Edition, Options, Profile, Report, create, quot
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row};
 
-/// The MariaDB server the tests use (`FICUS_TEST_MYSQL`, default: the set-up script's login).
-pub fn server() -> String {
-    std::env::var("FICUS_TEST_MYSQL")
-        .unwrap_or_else(|_| "mysql://ficus:ficus@127.0.0.1:3306".into())
-}
-
-/// A database name unique to this test and process.
-pub fn db_name(test: &str) -> String {
-    format!("ficus_t_{test}_{}", std::process::id())
-}
+pub use ficus_magento_fixture::testing::{db_name, mysql_server as server};
 
 /// Generates a store into a fresh database; returns the report and a connection to it.
 pub async fn generate(test: &str, profile: &str, seed: u64, edition: Edition) -> (Report, Conn) {

@@ -1,0 +1,88 @@
+//! Helpers for ficus's integration tests: a database per test, on the real MariaDB (and, with the
+//! `postgres` feature, the real PostgreSQL), named after the test and the process so tests run
+//! in parallel.
+
+use mysql_async::prelude::Queryable;
+
+use crate::{Dsn, Edition, Options, Profile, create, quote_ident};
+
+/// The MariaDB server (`FICUS_TEST_MYSQL`, default: the set-up script's login).
+pub fn mysql_server() -> String {
+    std::env::var("FICUS_TEST_MYSQL")
+        .unwrap_or_else(|_| "mysql://ficus:ficus@127.0.0.1:3306".into())
+}
+
+/// A database name unique to this test and process.
+pub fn db_name(test: &str) -> String {
+    format!("ficus_t_{test}_{}", std::process::id())
+}
+
+/// Generates a store into a fresh database named after `test`; returns its DSN.
+///
+/// # Panics
+/// If the store cannot be generated: a test cannot go on without it.
+pub async fn magento_store(test: &str, profile: &str, seed: u64, edition: Edition) -> String {
+    let url = format!("{}/{}", mysql_server(), db_name(test));
+    let options = Options {
+        dsn: Dsn::parse(&url).expect("dsn"),
+        profile: Profile::by_name(profile).expect("profile"),
+        seed,
+        edition,
+        drop: true,
+        log_bin: false,
+        workers: 3,
+    };
+    create(&options, |_| {}, std::future::pending())
+        .await
+        .expect("generate");
+    url
+}
+
+/// Drops the MariaDB database a DSN names.
+///
+/// # Panics
+/// If the server refuses.
+pub async fn drop_magento(url: &str) {
+    let opts = mysql_async::Opts::from_url(url).expect("opts");
+    let name = opts.db_name().expect("db").to_string();
+    let mut conn = mysql_async::Conn::new(opts).await.expect("connect");
+    conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quote_ident(&name)))
+        .await
+        .expect("drop");
+}
+
+/// The PostgreSQL server (`FICUS_TEST_POSTGRES`, default: the set-up script's login).
+#[cfg(feature = "postgres")]
+pub fn pg_server() -> String {
+    std::env::var("FICUS_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://ficus:ficus@127.0.0.1:5432".into())
+}
+
+/// Runs one statement on the server's `postgres` database.
+#[cfg(feature = "postgres")]
+async fn pg_admin(sql: String) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&format!("{}/postgres", pg_server()))
+        .await
+        .expect("connect postgres");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// Creates an empty PostgreSQL database named after `test`; returns its DSN.
+#[cfg(feature = "postgres")]
+pub async fn pg_database(test: &str) -> String {
+    let name = db_name(test);
+    pg_admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+    pg_admin(format!("CREATE DATABASE {name}")).await;
+    format!("{}/{name}", pg_server())
+}
+
+/// Drops the PostgreSQL database a DSN names.
+#[cfg(feature = "postgres")]
+pub async fn drop_pg(url: &str) {
+    let name = url.rsplit('/').next().expect("name");
+    pg_admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+}
