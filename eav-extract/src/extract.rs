@@ -185,18 +185,17 @@ pub async fn extract(
                         source::read_chunk(&mut conn, &meta, kind, after, chunk_size, &store_ids)
                             .await;
                     let last = match &chunk {
-                        Ok(c) => c.entities.last().map(|e| e.id),
+                        Ok(c) => match c.entities.last() {
+                            Some(e) => Some(e.id),
+                            None => break, // the kind is done
+                        },
                         Err(_) => None,
                     };
-                    let stop = last.is_none();
-                    let empty = matches!(&chunk, Ok(c) if c.entities.is_empty());
-                    if !empty && tx.send(chunk).await.is_err() {
-                        break;
+                    // After an error has been sent there is nothing more to read.
+                    match (tx.send(chunk).await, last) {
+                        (Ok(()), Some(id)) => after = id,
+                        _ => break,
                     }
-                    if stop {
-                        break;
-                    }
-                    after = last.unwrap_or(after);
                 }
                 conn
             })

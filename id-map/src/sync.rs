@@ -101,15 +101,17 @@ pub async fn sync(
             loop {
                 let ids = reader_src.ids_after(&mut reader_conn, after, chunk).await;
                 let last = match &ids {
-                    Ok(ids) if ids.is_empty() => break,
-                    Ok(ids) => ids.last().copied(),
+                    Ok(ids) => match ids.last() {
+                        Some(&id) => Some(id),
+                        None => break, // the entity is done
+                    },
                     Err(_) => None,
                 };
-                let failed = last.is_none();
-                if tx.send(ids).await.is_err() || failed {
-                    break;
+                // After an error has been sent there is nothing more to read.
+                match (tx.send(ids).await, last) {
+                    (Ok(()), Some(id)) => after = Some(id),
+                    _ => break,
                 }
-                after = last;
             }
             reader_conn
         });
