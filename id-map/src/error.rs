@@ -119,6 +119,14 @@ pub enum Error {
         /// The UUID that holds it.
         existing: uuid::Uuid,
     },
+    /// Another `sync` holds the store.
+    #[error("another id-map sync is writing to {0}; wait for it to finish")]
+    Busy(String),
+    /// A first load into the store was interrupted and is not finished.
+    #[error(
+        "the first sync into {0} was interrupted and the map's keys are not built yet: run `id-map sync` again to finish it"
+    )]
+    FirstLoadUnfinished(String),
     /// Reading input or writing output failed.
     #[error("{what}: {source}")]
     Io {

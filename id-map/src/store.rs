@@ -92,6 +92,19 @@ impl Store {
         &self.dsn
     }
 
+    /// Fails when a first sync was interrupted and its keys are not built yet.
+    pub async fn check_loaded(&self) -> Result<()> {
+        let (loading,): (bool,) =
+            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM ficus_id_map.bulk_load)")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(pg("read the first load's state"))?;
+        if loading {
+            return Err(Error::FirstLoadUnfinished(self.dsn.clone()));
+        }
+        Ok(())
+    }
+
     /// The namespace the store was filled with, if any.
     pub async fn namespace(&self) -> Result<Option<Namespace>> {
         let row: Option<(Uuid,)> = sqlx::query_as("SELECT namespace FROM ficus_id_map.namespace")
@@ -162,6 +175,7 @@ impl Store {
     /// Records an entity born in a service: a new UUIDv7, no legacy id yet.
     pub async fn register_service(&self, entity: &str) -> Result<Uuid> {
         check_entity(entity)?;
+        self.check_loaded().await?;
         let uuid = Uuid::now_v7();
         sqlx::query(
             "INSERT INTO ficus_id_map.mapping (uuid, entity, origin) VALUES ($1, $2, 'service')",
@@ -177,6 +191,7 @@ impl Store {
     /// Records the legacy id reverse sync got when it created a service-born entity in Magento.
     /// Assigning the same id again is a no-op; an id held by another UUID is an error.
     pub async fn assign_legacy_id(&self, uuid: Uuid, legacy_id: u64) -> Result<()> {
+        self.check_loaded().await?;
         let mut conn = self.pool.acquire().await.map_err(pg("assign legacy id"))?;
         let mut tx = conn.begin().await.map_err(pg("assign legacy id"))?;
         let row: Option<(String, Option<i64>)> = sqlx::query_as(

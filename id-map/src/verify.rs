@@ -51,6 +51,7 @@ pub async fn verify(
     shutdown: impl Future<Output = ()>,
 ) -> Result<Vec<VerifyReport>> {
     store.check_namespace(namespace).await?;
+    store.check_loaded().await?;
     let mut mysql = source.connect().await?;
     let mut sources = Vec::new();
     for entity in entities {

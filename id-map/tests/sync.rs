@@ -215,12 +215,29 @@ async fn sync_records_every_id_and_is_idempotent() {
     drop_magento(&magento).await;
 }
 
+/// The names of the map's indexes, sorted.
+async fn map_indexes(store: &Store) -> Vec<String> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT indexname::text FROM pg_indexes
+         WHERE schemaname = 'ficus_id_map' AND tablename = 'mapping' ORDER BY 1",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("indexes");
+    rows.into_iter().map(|(n,)| n).collect()
+}
+
 #[tokio::test]
-async fn an_interrupted_sync_continues_without_loss_or_duplicates() {
+async fn an_interrupted_first_load_continues_without_loss_or_duplicates() {
     let magento = magento_store("idresume", "small", 7, Edition::Ee).await;
     let target = pg_database("idresume").await;
     let source = MagentoDsn::parse(&magento).expect("dsn");
     let store = Store::open(&target).await.expect("store");
+    let keys = vec![
+        "mapping_entity_legacy_id_key".to_string(),
+        "mapping_pkey".to_string(),
+    ];
+    assert_eq!(map_indexes(&store).await, keys);
 
     // Stop after the third committed chunk.
     let stop = std::sync::Arc::new(tokio::sync::Notify::new());
@@ -248,24 +265,100 @@ async fn an_interrupted_sync_continues_without_loss_or_duplicates() {
     // Chunks are written two at a time: the stop lands after the third or fourth chunk.
     assert!(committed == 120 || committed == 160, "{committed}");
 
+    // The store was empty, so this was a first load: no keys until it completes, and verify
+    // refuses to look at a half-built map.
+    assert!(map_indexes(&store).await.is_empty());
+    let products = vec!["catalog_product".to_string()];
+    let refused = verify(&source, &store, &products, 100)
+        .await
+        .expect_err("verify during the first load");
+    assert!(
+        matches!(refused, Error::FirstLoadUnfinished(_)),
+        "{refused}"
+    );
+
+    // A crash can leave a chunk committed ahead of its neighbour: a row past the recorded mark,
+    // here with a wrong uuid. Resuming deletes it and writes the id again, once.
+    let (mark,): (i64,) = sqlx::query_as(
+        "SELECT last_id FROM ficus_id_map.bulk_load WHERE entity = 'catalog_product'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("mark");
+    let expected = magento_ids(&magento, "catalog_product_entity", "entity_id").await;
+    let stored_before: BTreeSet<u64> = expected
+        .iter()
+        .copied()
+        .filter(|id| *id <= mark as u64)
+        .collect();
+    assert_eq!(stored_before.len() as u64, committed);
+    let ahead = *expected
+        .iter()
+        .find(|id| **id > mark as u64)
+        .expect("an id after the mark");
+    sqlx::query(
+        "INSERT INTO ficus_id_map.mapping (uuid, entity, legacy_id, origin)
+         VALUES ('00000000-0000-4000-8000-00000000abcd', 'catalog_product', $1, 'magento')",
+    )
+    .bind(ahead as i64)
+    .execute(store.pool())
+    .await
+    .expect("orphan row");
+
     let resumed = sync_quietly(&source, &store, &options(&["catalog_product"], 40))
         .await
         .expect("resume");
     // EE: one row per staged version, one id per product.
-    let expected = magento_ids(&magento, "catalog_product_entity", "entity_id").await;
     let versions = magento_ids(&magento, "catalog_product_entity", "row_id").await;
     assert!(
         versions.len() > expected.len(),
         "the EE store has staged versions"
     );
-    assert_eq!(resumed[0].ids, expected.len() as u64);
+    // The resumed run reads only the ids after the mark.
+    assert_eq!(resumed[0].ids, expected.len() as u64 - committed);
     assert_eq!(resumed[0].inserted, expected.len() as u64 - committed);
-    let (stored,): (i64,) = sqlx::query_as("SELECT count(*) FROM ficus_id_map.mapping")
+    let stored: Vec<(i64,)> = sqlx::query_as(
+        "SELECT legacy_id FROM ficus_id_map.mapping WHERE entity = 'catalog_product'",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("stored");
+    assert_eq!(stored.len(), expected.len(), "no id twice");
+    let stored: BTreeSet<u64> = stored.into_iter().map(|(id,)| id as u64).collect();
+    assert_eq!(stored, expected);
+    assert_eq!(map_indexes(&store).await, keys, "keys built at the end");
+    let (loading,): (i64,) = sqlx::query_as("SELECT count(*) FROM ficus_id_map.bulk_load")
         .fetch_one(store.pool())
         .await
-        .expect("count");
-    assert_eq!(stored as usize, expected.len());
+        .expect("bulk_load");
+    assert_eq!(loading, 0);
+    let mut pg = PgConnection::connect(&target).await.expect("connect");
+    pg.execute("CREATE EXTENSION IF NOT EXISTS \"uuid-ossp\"")
+        .await
+        .expect("uuid-ossp");
+    assert_eq!(
+        disagreeing_with_postgres(&mut pg, DEFAULT_NAMESPACE.as_uuid()).await,
+        0
+    );
+    let clean = verify(&source, &store, &products, 100)
+        .await
+        .expect("verify");
+    assert!(clean.iter().all(|r| r.is_clean()), "{clean:?}");
 
+    // With rows in the map, a later sync merges under the keys instead of reloading.
+    let again = sync_quietly(
+        &source,
+        &store,
+        &options(&["catalog_product", "customer"], 40),
+    )
+    .await
+    .expect("sync more");
+    assert_eq!(again[0].inserted, 0);
+    let customers = magento_ids(&magento, "customer_entity", "entity_id").await;
+    assert_eq!(again[1].inserted, customers.len() as u64);
+    assert_eq!(map_indexes(&store).await, keys);
+
+    drop(pg);
     drop(store);
     drop_pg(&target).await;
     drop_magento(&magento).await;
