@@ -1,0 +1,361 @@
+//! The catalog service's database: migrations, the pipeline's write API and the reads the routes
+//! need. The write API is the one owner of the schema: eav-extract's back-fill and cdc-sync both
+//! go through it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Deserialize;
+use serde::de::{MapAccess, Visitor};
+use serde_json::value::RawValue;
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use uuid::Uuid;
+
+use ficus_id_map::magento::mask_password;
+
+use crate::Position;
+
+/// The schema that holds the catalog.
+pub const SCHEMA: &str = "catalog";
+
+/// What can go wrong in the catalog's database.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A document is not a product document of eav-extract's shape.
+    #[error("not a product document: {0}")]
+    BadDocument(String),
+    /// The database refused or failed.
+    #[error("catalog database ({what}): {source}")]
+    Db {
+        /// What was being done.
+        what: &'static str,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The connection string does not parse.
+    #[error("invalid DSN {dsn}: {reason}")]
+    BadDsn {
+        /// The DSN, password masked.
+        dsn: String,
+        /// What the parser said.
+        reason: String,
+    },
+    /// Migrations failed.
+    #[error("migrating the catalog database failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+fn db(what: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
+    move |source| Error::Db { what, source }
+}
+
+/// Whether a change was applied or was older than what the row holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Written.
+    Written,
+    /// Older than (or as old as) what is stored: ignored.
+    Stale,
+}
+
+/// The catalog service's database.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pool: PgPool,
+}
+
+/// A JSON object's members in document order, values unparsed.
+struct Members<'a>(Vec<(&'a str, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::new();
+                while let Some(entry) = map.next_entry::<&'de str, &'de RawValue>()? {
+                    members.push(entry);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The fields of a product document the tables keep in columns.
+#[derive(Debug, Deserialize)]
+struct ProductFields<'a> {
+    uuid: Uuid,
+    store_code: &'a str,
+    id: i64,
+    sku: String,
+    name: Option<String>,
+    price: Option<&'a RawValue>,
+    status: Option<i16>,
+    visibility: Option<i16>,
+    type_id: Option<String>,
+    attribute_set_id: Option<i32>,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+    #[serde(default)]
+    custom_attributes: Vec<CustomAttribute>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CustomAttribute {
+    attribute_code: String,
+    value: serde_json::Value,
+}
+
+/// The document as Magento answers it: eav-extract's document without the `uuid` and
+/// `store_code` that ficus adds, members in their order.
+fn magento_shape(members: &Members<'_>) -> String {
+    let mut out = String::from("{");
+    for (key, value) in &members.0 {
+        if *key == "uuid" || *key == "store_code" {
+            continue;
+        }
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(key).unwrap_or_default());
+        out.push(':');
+        out.push_str(value.get());
+    }
+    out.push('}');
+    out
+}
+
+impl Catalog {
+    /// Connects to the catalog's database (`postgres://…`); does not migrate.
+    pub async fn connect(dsn: &str) -> Result<Catalog, Error> {
+        let options = PgConnectOptions::from_str(dsn).map_err(|e| Error::BadDsn {
+            dsn: mask_password(dsn),
+            reason: e.to_string(),
+        })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(db("connect"))?;
+        Ok(Catalog { pool })
+    }
+
+    /// Applies pending migrations, each in a transaction.
+    pub async fn migrate(&self) -> Result<(), Error> {
+        let mut migrator = sqlx::migrate!("./migrations/catalog");
+        migrator.create_schema(SCHEMA);
+        migrator.dangerous_set_table_name(format!("{SCHEMA}._sqlx_migrations"));
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether every migration this build knows is applied.
+    pub async fn migrations_current(&self) -> Result<bool, Error> {
+        let migrator = sqlx::migrate!("./migrations/catalog");
+        let latest = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        let applied: Option<(i64,)> =
+            sqlx::query_as("SELECT max(version) FROM catalog._sqlx_migrations WHERE success")
+                .fetch_optional(&self.pool)
+                .await
+                .unwrap_or(None);
+        Ok(applied.map(|(v,)| v) == Some(latest))
+    }
+
+    /// The pool, for callers with their own statements (tests, readiness).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies one product document (eav-extract's shape: one product in one store view) read
+    /// at `at`. Older than what the service holds for that product and store view, or than the
+    /// product's deletion: ignored.
+    pub async fn upsert_product(&self, document: &str, at: Position) -> Result<Applied, Error> {
+        let members: Members<'_> =
+            serde_json::from_str(document).map_err(|e| Error::BadDocument(e.to_string()))?;
+        let f: ProductFields<'_> =
+            serde_json::from_str(document).map_err(|e| Error::BadDocument(e.to_string()))?;
+        let shape = magento_shape(&members);
+        let attrs: serde_json::Map<String, serde_json::Value> = f
+            .custom_attributes
+            .into_iter()
+            .map(|a| (a.attribute_code, a.value))
+            .collect();
+        let price = f.price.map(|p| p.get().trim_matches('"').to_string());
+        let (file, offset) = (at.file as i64, at.offset as i64);
+
+        let mut conn = self.pool.acquire().await.map_err(db("connect"))?;
+        let mut tx = conn.begin().await.map_err(db("begin"))?;
+        sqlx::query("INSERT INTO catalog.store (code) VALUES ($1) ON CONFLICT DO NOTHING")
+            .bind(f.store_code)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("record store"))?;
+        sqlx::query(
+            "INSERT INTO catalog.product (uuid, legacy_id, sku, source_file, source_offset)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (uuid) DO NOTHING",
+        )
+        .bind(f.uuid)
+        .bind(f.id)
+        .bind(&f.sku)
+        .bind(file)
+        .bind(offset)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("insert product"))?;
+        let (pfile, poffset, deleted): (i64, i64, bool) = sqlx::query_as(
+            "SELECT source_file, source_offset, deleted FROM catalog.product
+             WHERE uuid = $1 FOR UPDATE",
+        )
+        .bind(f.uuid)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db("lock product"))?;
+        let newer = (file, offset) > (pfile, poffset);
+        if deleted && !newer {
+            tx.commit().await.map_err(db("commit"))?;
+            return Ok(Applied::Stale);
+        }
+        if newer {
+            sqlx::query(
+                "UPDATE catalog.product SET sku = $2, source_file = $3, source_offset = $4,
+                   deleted = false WHERE uuid = $1",
+            )
+            .bind(f.uuid)
+            .bind(&f.sku)
+            .bind(file)
+            .bind(offset)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("update product"))?;
+        }
+        let written = sqlx::query(
+            "INSERT INTO catalog.product_store AS s (product, store_code, sku, name, price, status,
+               visibility, type_id, attribute_set_id, created_at, updated_at, attrs, document,
+               source_file, source_offset)
+             VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10::timestamp, $11::timestamp,
+               $12, $13::json, $14, $15)
+             ON CONFLICT (product, store_code) DO UPDATE SET
+               sku = EXCLUDED.sku, name = EXCLUDED.name, price = EXCLUDED.price,
+               status = EXCLUDED.status, visibility = EXCLUDED.visibility,
+               type_id = EXCLUDED.type_id, attribute_set_id = EXCLUDED.attribute_set_id,
+               created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
+               attrs = EXCLUDED.attrs, document = EXCLUDED.document,
+               source_file = EXCLUDED.source_file, source_offset = EXCLUDED.source_offset
+             WHERE (s.source_file, s.source_offset)
+                 < (EXCLUDED.source_file, EXCLUDED.source_offset)",
+        )
+        .bind(f.uuid)
+        .bind(f.store_code)
+        .bind(&f.sku)
+        .bind(&f.name)
+        .bind(price)
+        .bind(f.status)
+        .bind(f.visibility)
+        .bind(&f.type_id)
+        .bind(f.attribute_set_id)
+        .bind(&f.created_at)
+        .bind(&f.updated_at)
+        .bind(serde_json::Value::Object(attrs))
+        .bind(shape)
+        .bind(file)
+        .bind(offset)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("write product document"))?
+        .rows_affected();
+        tx.commit().await.map_err(db("commit"))?;
+        Ok(if written == 1 {
+            Applied::Written
+        } else {
+            Applied::Stale
+        })
+    }
+
+    /// Deletes a product (every store view) as of `at`, leaving a tombstone so that older
+    /// upserts arriving later are ignored. A delete older than the product's newest change is
+    /// ignored.
+    pub async fn delete_product(
+        &self,
+        uuid: Uuid,
+        legacy_id: u64,
+        at: Position,
+    ) -> Result<Applied, Error> {
+        let (file, offset) = (at.file as i64, at.offset as i64);
+        let mut conn = self.pool.acquire().await.map_err(db("connect"))?;
+        let mut tx = conn.begin().await.map_err(db("begin"))?;
+        let tombstone = sqlx::query(
+            "INSERT INTO catalog.product (uuid, legacy_id, sku, source_file, source_offset, deleted)
+             VALUES ($1, $2, NULL, $3, $4, true) ON CONFLICT (uuid) DO NOTHING",
+        )
+        .bind(uuid)
+        .bind(legacy_id as i64)
+        .bind(file)
+        .bind(offset)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("delete product"))?
+        .rows_affected();
+        if tombstone == 1 {
+            tx.commit().await.map_err(db("commit"))?;
+            return Ok(Applied::Written);
+        }
+        let updated = sqlx::query(
+            "UPDATE catalog.product SET deleted = true, source_file = $2, source_offset = $3
+             WHERE uuid = $1 AND (source_file, source_offset) < ($2, $3)",
+        )
+        .bind(uuid)
+        .bind(file)
+        .bind(offset)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("delete product"))?
+        .rows_affected();
+        if updated == 1 {
+            sqlx::query("DELETE FROM catalog.product_store WHERE product = $1")
+                .bind(uuid)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("delete product"))?;
+        }
+        tx.commit().await.map_err(db("commit"))?;
+        Ok(if updated == 1 {
+            Applied::Written
+        } else {
+            Applied::Stale
+        })
+    }
+
+    /// The product document of `sku` in store view `store`, as Magento answers it.
+    pub async fn product(&self, store: &str, sku: &str) -> Result<Option<String>, Error> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT document::text FROM catalog.product_store
+             WHERE store_code = $1 AND lower(sku) = lower($2)",
+        )
+        .bind(store)
+        .bind(sku)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("read product"))?;
+        Ok(row.map(|(d,)| d))
+    }
+
+    /// Whether the service holds documents of store view `code`.
+    pub async fn has_store(&self, code: &str) -> Result<bool, Error> {
+        let (known,): (bool,) =
+            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM catalog.store WHERE code = $1)")
+                .bind(code)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db("read stores"))?;
+        Ok(known)
+    }
+}
