@@ -6,6 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::Deserialize;
+use serde::de::value::MapDeserializer;
 use serde::de::{MapAccess, Visitor};
 use serde_json::value::RawValue;
 use sqlx::Connection;
@@ -179,10 +180,14 @@ impl Catalog {
     /// at `at`. Older than what the service holds for that product and store view, or than the
     /// product's deletion: ignored.
     pub async fn upsert_product(&self, document: &str, at: Position) -> Result<Applied, Error> {
-        let members: Members<'_> =
-            serde_json::from_str(document).map_err(|e| Error::BadDocument(e.to_string()))?;
-        let f: ProductFields<'_> =
-            serde_json::from_str(document).map_err(|e| Error::BadDocument(e.to_string()))?;
+        let bad = |e: serde_json::Error| Error::BadDocument(e.to_string());
+        // One parse of the document: its members, values left as text; the columns are then
+        // read from those members.
+        let members: Members<'_> = serde_json::from_str(document).map_err(bad)?;
+        let f = ProductFields::deserialize(MapDeserializer::<_, serde_json::Error>::new(
+            members.0.iter().copied(),
+        ))
+        .map_err(bad)?;
         let shape = magento_shape(&members);
         let attrs: serde_json::Map<String, serde_json::Value> = f
             .custom_attributes

@@ -61,33 +61,14 @@ pub fn router(catalog: Catalog, config: Config) -> Router {
         .with_state(app)
 }
 
-/// A Magento error body with its status.
-fn magento_error(status: StatusCode, body: &str) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-fn json(body: String) -> Response {
-    (
-        StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
+/// A JSON body (a document, or one of Magento's error bodies) with its status.
+fn json(status: StatusCode, body: impl Into<String>) -> Response {
+    let content_type = HeaderValue::from_static("application/json");
+    (status, [(header::CONTENT_TYPE, content_type)], body.into()).into_response()
 }
 
 async fn no_route() -> Response {
-    magento_error(
+    json(
         StatusCode::NOT_FOUND,
         r#"{"message":"Request does not match any route."}"#,
     )
@@ -97,18 +78,18 @@ async fn no_route() -> Response {
 fn internal(e: &dyn std::fmt::Display) -> Response {
     let report = uuid::Uuid::now_v7().simple().to_string();
     eprintln!("ficus-catalog: report {report}: {e}");
-    magento_error(
+    json(
         StatusCode::INTERNAL_SERVER_ERROR,
-        &format!(
+        format!(
             r#"{{"message":"Internal Error. Details are available in Magento log file. Report ID: webapi-{report}"}}"#
         ),
     )
 }
 
 fn unauthorized(resource: &str) -> Response {
-    magento_error(
+    json(
         StatusCode::UNAUTHORIZED,
-        &format!(
+        format!(
             r#"{{"message":"The consumer isn't authorized to access %resources.","parameters":{{"resources":"{resource}"}}}}"#
         ),
     )
@@ -142,7 +123,7 @@ impl App {
 
     async fn product(&self, store: &str, sku: &str, headers: &HeaderMap) -> Response {
         let Some(caller) = self.caller(headers) else {
-            return magento_error(
+            return json(
                 StatusCode::UNAUTHORIZED,
                 r#"{"message":"The request did not come through the gateway."}"#,
             );
@@ -151,8 +132,8 @@ impl App {
             return unauthorized("Magento_Catalog::products");
         }
         match self.catalog.product(store, sku).await {
-            Ok(Some(doc)) => json(doc),
-            Ok(None) => magento_error(
+            Ok(Some(doc)) => json(StatusCode::OK, doc),
+            Ok(None) => json(
                 StatusCode::NOT_FOUND,
                 r#"{"message":"The product that was requested doesn't exist. Verify the product and try again."}"#,
             ),
