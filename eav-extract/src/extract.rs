@@ -2,8 +2,9 @@
 //! snapshot) while the previous chunk is pivoted and written (this task).
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ficus_id_map::magento::MagentoDsn;
 use ficus_id_map::{Mapper, Namespace};
@@ -14,6 +15,18 @@ use crate::error::{Error, Result};
 use crate::meta::{Kind, Meta, Store};
 use crate::sink::{DocRef, Sink, SinkSpec};
 use crate::source::{self, Chunk, Position, Snapshot};
+use crate::spill::{Pace, Spill};
+
+/// How value rows are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ValueReads {
+    /// Each value table once, in primary-key order, regrouped by entity in bucket files
+    /// (the default; staged Adobe Commerce tables are always read per chunk).
+    #[default]
+    Scan,
+    /// Per chunk of entities, one query per value table by entity id range.
+    Chunks,
+}
 
 /// What to extract, from where, to where.
 #[derive(Debug, Clone)]
@@ -36,6 +49,14 @@ pub struct Options {
     pub sink: SinkSpec,
     /// Continue from the checkpoint.
     pub resume: bool,
+    /// How value rows are read.
+    pub value_reads: ValueReads,
+    /// Where `ValueReads::Scan` keeps its bucket files (default: the system's temporary
+    /// directory).
+    pub spill_dir: Option<PathBuf>,
+    /// About how many bytes of value rows one bucket holds (`DEFAULT_BUCKET_BYTES`); a loaded
+    /// bucket takes about twice that in memory.
+    pub bucket_bytes: u64,
 }
 
 /// Progress, reported as the run goes.
@@ -48,13 +69,22 @@ pub enum Event<'a> {
         /// Entities in the snapshot.
         total: u64,
     },
+    /// A value table was read ahead (`ValueReads::Scan`).
+    Read {
+        /// The kind.
+        kind: Kind,
+        /// The table.
+        table: &'a str,
+        /// Rows read from it.
+        rows: u64,
+    },
     /// A chunk was written.
     Chunk {
         /// The kind.
         kind: Kind,
         /// Entities in the chunk.
         entities: u64,
-        /// Value rows read for it.
+        /// Value rows read for it (0 when they were read ahead: see `Read`).
         value_rows: u64,
     },
     /// A kind is done.
@@ -154,7 +184,8 @@ pub async fn extract(
     let store_ids: Arc<Vec<u16>> = Arc::new(stores.iter().map(|s| s.id).collect());
     tokio::pin!(shutdown);
     let mut summaries = Vec::new();
-    let mut rows_read = 0u64;
+    let mut pace = Pace::new(options.max_rows_per_second);
+    let spill_dir = options.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
     let mut text = String::new();
     let mut docs: Vec<DocRef> = Vec::new();
     let builder = Docs::new(&meta);
@@ -172,6 +203,30 @@ pub async fn extract(
             kind: Some(kind),
             ..KindSummary::default()
         };
+        let t = meta.entity_type(kind.type_code());
+        let mut spill = if options.value_reads == ValueReads::Scan && !t.staged {
+            let spill = Spill::read(
+                &mut conn,
+                t,
+                after,
+                &store_ids,
+                (&spill_dir, options.bucket_bytes),
+                &mut pace,
+                |table, rows| progress(Event::Read { kind, table, rows }),
+            );
+            let spill = tokio::select! {
+                biased;
+                () = &mut shutdown => {
+                    return Err(Error::Interrupted { entities: cp.documents });
+                }
+                spill = spill => spill?,
+            };
+            summary.value_rows += spill.rows;
+            Some(spill)
+        } else {
+            None
+        };
+        let spilled = spill.is_some();
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Chunk>>(2);
         let reader = {
             let meta = meta.clone();
@@ -181,9 +236,16 @@ pub async fn extract(
             tokio::spawn(async move {
                 let mut after = after;
                 loop {
-                    let chunk =
-                        source::read_chunk(&mut conn, &meta, kind, after, chunk_size, &store_ids)
-                            .await;
+                    let chunk = source::read_chunk(
+                        &mut conn,
+                        &meta,
+                        kind,
+                        after,
+                        chunk_size,
+                        &store_ids,
+                        spill.as_mut(),
+                    )
+                    .await;
                     let last = match &chunk {
                         Ok(c) => match c.entities.last() {
                             Some(e) => Some(e.id),
@@ -214,39 +276,16 @@ pub async fn extract(
             let chunk = chunk?;
             text.clear();
             docs.clear();
-            for e in &chunk.entities {
-                let uuid = mapper.uuid(e.id as u64);
-                if kind == Kind::Customer {
-                    let start = text.len();
-                    builder.customer(&mut text, &uuid, &address_mapper, &chunk, e)?;
-                    let store_id = e.cols[source::col("customer", "store_id")]
-                        .as_deref()
-                        .and_then(|s| s.parse().ok());
-                    docs.push(DocRef {
-                        entity_type: kind.type_code(),
-                        store_code: store_id.and_then(|s| meta.store_code(s)).unwrap_or("admin"),
-                        legacy_id: e.id,
-                        uuid,
-                        range: start..text.len() - 1,
-                    });
-                    continue;
-                }
-                for store in &stores {
-                    let start = text.len();
-                    if kind == Kind::Product {
-                        builder.product(&mut text, &uuid, &chunk, e, store)?;
-                    } else {
-                        builder.category(&mut text, &uuid, &chunk, e, store)?;
-                    }
-                    docs.push(DocRef {
-                        entity_type: kind.type_code(),
-                        store_code: &store.code,
-                        legacy_id: e.id,
-                        uuid,
-                        range: start..text.len() - 1,
-                    });
-                }
-            }
+            let build = Build {
+                kind,
+                meta: &meta,
+                stores: &stores,
+                builder: &builder,
+                mapper: &mapper,
+                address_mapper: &address_mapper,
+                chunk: &chunk,
+            };
+            build.all(&mut text, &mut docs)?;
             let last = chunk.entities.last().map(|e| e.id).unwrap_or(after);
             cp.current = Some((kind.name().to_string(), last));
             cp.documents += docs.len() as u64;
@@ -254,20 +293,15 @@ pub async fn extract(
             let n = chunk.entities.len() as u64;
             summary.entities += n;
             summary.documents += docs.len() as u64;
-            summary.value_rows += chunk.value_rows;
+            // Rows read ahead were counted (and paced) as they were read.
+            let read_now = if spilled { 0 } else { chunk.value_rows };
+            summary.value_rows += read_now;
             progress(Event::Chunk {
                 kind,
                 entities: n,
-                value_rows: chunk.value_rows,
+                value_rows: read_now,
             });
-            rows_read += n + chunk.value_rows;
-            if let Some(max) = options.max_rows_per_second.filter(|m| *m > 0) {
-                let due = Duration::from_secs_f64(rows_read as f64 / max as f64);
-                let elapsed = started.elapsed();
-                if due > elapsed {
-                    tokio::time::sleep(due - elapsed).await;
-                }
-            }
+            pace.tick(n + read_now).await;
         }
         conn = reader
             .await
@@ -287,6 +321,94 @@ pub async fn extract(
         database: meta.database.clone(),
         price_per_website: meta.price_per_website,
     })
+}
+
+/// Builds the documents of one chunk.
+struct Build<'a, 'm> {
+    kind: Kind,
+    meta: &'m Meta,
+    stores: &'m [Store],
+    builder: &'a Docs<'m>,
+    mapper: &'a Mapper,
+    address_mapper: &'a Mapper,
+    chunk: &'a Chunk,
+}
+
+/// Below this many entities a chunk is built on one thread.
+const SPLIT_AT: usize = 64;
+
+impl<'m> Build<'_, 'm> {
+    /// Every document of the chunk, in entity order, into `text` (lines) and `docs`. Large
+    /// chunks are built in two halves on two threads: the database is mostly idle meanwhile.
+    fn all(&self, text: &mut String, docs: &mut Vec<DocRef<'m>>) -> Result<()> {
+        let entities = &self.chunk.entities;
+        if entities.len() < SPLIT_AT {
+            return self.some(entities, text, docs);
+        }
+        let (first, second) = entities.split_at(entities.len() / 2);
+        let mut text2 = String::with_capacity(text.capacity() / 2);
+        let mut docs2 = Vec::with_capacity(docs.capacity() / 2);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| self.some(second, &mut text2, &mut docs2));
+            let mine = self.some(first, text, docs);
+            let other = other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            mine.and(other)
+        })?;
+        let offset = text.len();
+        text.push_str(&text2);
+        docs.extend(docs2.into_iter().map(|mut d| {
+            d.range = d.range.start + offset..d.range.end + offset;
+            d
+        }));
+        Ok(())
+    }
+
+    fn some(
+        &self,
+        entities: &[source::Entity],
+        text: &mut String,
+        docs: &mut Vec<DocRef<'m>>,
+    ) -> Result<()> {
+        let (kind, chunk, builder) = (self.kind, self.chunk, self.builder);
+        for e in entities {
+            let uuid = self.mapper.uuid(e.id as u64);
+            if kind == Kind::Customer {
+                let start = text.len();
+                builder.customer(text, &uuid, self.address_mapper, chunk, e)?;
+                let store_id = e.cols[source::col("customer", "store_id")]
+                    .as_deref()
+                    .and_then(|s| s.parse().ok());
+                docs.push(DocRef {
+                    entity_type: kind.type_code(),
+                    store_code: store_id
+                        .and_then(|s| self.meta.store_code(s))
+                        .unwrap_or("admin"),
+                    legacy_id: e.id,
+                    uuid,
+                    range: start..text.len() - 1,
+                });
+                continue;
+            }
+            for store in self.stores {
+                let start = text.len();
+                if kind == Kind::Product {
+                    builder.product(text, &uuid, chunk, e, store)?;
+                } else {
+                    builder.category(text, &uuid, chunk, e, store)?;
+                }
+                docs.push(DocRef {
+                    entity_type: kind.type_code(),
+                    store_code: &store.code,
+                    legacy_id: e.id,
+                    uuid,
+                    range: start..text.len() - 1,
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 trait Commit {

@@ -27,6 +27,9 @@
 //!     namespace: ficus_id_map::DEFAULT_NAMESPACE,
 //!     sink: SinkSpec::Jsonl("products.jsonl".into()),
 //!     resume: false,
+//!     value_reads: ficus_eav_extract::ValueReads::Scan,
+//!     spill_dir: None,
+//!     bucket_bytes: ficus_eav_extract::DEFAULT_BUCKET_BYTES,
 //! };
 //! let summary = extract(&options, |_| {}, std::future::pending()).await?;
 //! # Ok(()) }
@@ -42,10 +45,12 @@ mod meta;
 pub mod pivot;
 mod sink;
 mod source;
+mod spill;
 
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
-pub use extract::{Event, KindSummary, Options, Summary, extract};
+pub use extract::{Event, KindSummary, Options, Summary, ValueReads, extract};
 pub use meta::{Kind, Scope};
 pub use sink::SinkSpec;
 pub use source::Position;
+pub use spill::DEFAULT_BUCKET_BYTES;

@@ -6,9 +6,14 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use ficus_eav_extract::{Error, Event, Kind, Options, SinkSpec, extract};
+use ficus_eav_extract::{Error, Event, Kind, Options, SinkSpec, ValueReads, extract};
 use ficus_id_map::magento::MagentoDsn;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+// The extract allocates and frees many small values on two threads; glibc's allocator spends a
+// fifth of the run in malloc and free and contends on its arena lock (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -53,9 +58,27 @@ struct Cli {
     /// Continue an interrupted run from its checkpoint.
     #[arg(long)]
     resume: bool,
+    /// How value rows are read: `scan` reads each value table once in primary-key order and
+    /// regroups rows by entity in bucket files (fast; staged tables are always read by chunk);
+    /// `chunks` reads them per chunk of entities by entity id range (no temporary files).
+    #[arg(long, value_enum, default_value = "scan")]
+    value_reads: ValueReadsArg,
+    /// Directory for the bucket files of `--value-reads scan` (about the size of the value
+    /// rows read; removed as they are read, and on any exit). Default: $TMPDIR or /tmp.
+    #[arg(long)]
+    spill_dir: Option<PathBuf>,
+    /// MiB of value rows per bucket; memory use is about twice this.
+    #[arg(long, default_value_t = ficus_eav_extract::DEFAULT_BUCKET_BYTES >> 20)]
+    bucket_mib: u64,
     /// Log lines as JSON (when stderr is not a terminal).
     #[arg(long)]
     json_log: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ValueReadsArg {
+    Scan,
+    Chunks,
 }
 
 fn main() -> ExitCode {
@@ -126,6 +149,12 @@ async fn run(cli: Cli) -> Result<(), Error> {
         namespace,
         sink,
         resume: cli.resume,
+        value_reads: match cli.value_reads {
+            ValueReadsArg::Scan => ValueReads::Scan,
+            ValueReadsArg::Chunks => ValueReads::Chunks,
+        },
+        spill_dir: cli.spill_dir.clone(),
+        bucket_bytes: cli.bucket_mib.max(1) << 20,
     };
     let mut report = Report::new(cli.json_log);
     let ctrl_c = async {
@@ -222,7 +251,7 @@ impl Report {
                 if let Some(bars) = &self.bars {
                     let bar = bars.add(ProgressBar::new(total));
                     let style = ProgressStyle::with_template(
-                        "{prefix:>9} [{bar:30}] {pos}/{len} {per_sec} eta {eta}",
+                        "{prefix:>9} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
                     )
                     .unwrap_or_else(|_| ProgressStyle::default_bar());
                     bar.set_style(style.progress_chars("=> "));
@@ -231,6 +260,20 @@ impl Report {
                     self.bar = Some(bar);
                 } else {
                     self.line(kind, "start");
+                }
+            }
+            Event::Read { kind, table, rows } => {
+                self.values += rows;
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("read {table}"));
+                } else if self.json {
+                    eprintln!(
+                        "{{\"event\":\"read\",\"entity\":\"{}\",\"table\":{},\"rows\":{rows}}}",
+                        kind.name(),
+                        serde_json::Value::from(table)
+                    );
+                } else {
+                    eprintln!("eav-extract: read {table}: {rows} rows");
                 }
             }
             Event::Chunk {

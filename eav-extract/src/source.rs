@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result, mysql};
 use crate::meta::{EntityType, Kind, Meta};
 use crate::pivot;
+use crate::spill::Spill;
 
 /// Where in the binlog the snapshot stands: cdc-sync continues from here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -382,7 +383,9 @@ pub async fn count(conn: &mut Conn, meta: &Meta, kind: Kind) -> Result<u64> {
     Ok(n.unwrap_or(0))
 }
 
-/// Reads the next chunk of `kind` after `after`: up to `size` entities.
+/// Reads the next chunk of `kind` after `after`: up to `size` entities. Their value rows come
+/// from `spill` when given (the kind's value tables read ahead), else from one query per value
+/// table.
 pub async fn read_chunk(
     conn: &mut Conn,
     meta: &Meta,
@@ -390,6 +393,7 @@ pub async fn read_chunk(
     after: u32,
     size: usize,
     stores: &[u16],
+    spill: Option<&mut Spill>,
 ) -> Result<Chunk> {
     let t = meta.entity_type(kind.type_code());
     let rows = entity_rows(conn, t, meta, &format!("entity_id > {after}"), Some(size)).await?;
@@ -397,11 +401,13 @@ pub async fn read_chunk(
         return Ok(Chunk::default());
     }
     let (lo, hi) = (rows[0].0, rows[rows.len() - 1].0);
+    if let Some(spill) = spill {
+        return from_spill(conn, meta, kind, rows, stores, spill).await;
+    }
     // Entity ids in [lo, hi] are exactly this chunk, so value tables keyed by entity_id can be
     // read by range; staged row_ids are not contiguous and are listed.
     let contiguous = !t.staged;
-    let (entities, mut value_rows) =
-        entities_with_values(conn, t, rows, contiguous, stores).await?;
+    let (entities, value_rows) = entities_with_values(conn, t, rows, contiguous, stores).await?;
     let mut chunk = Chunk {
         entities,
         ..Chunk::default()
@@ -433,6 +439,58 @@ pub async fn read_chunk(
                     .push((c, pos.unwrap_or_else(|| "0".into())));
             }
         }
+        Kind::Category | Kind::Customer => {}
+    }
+    rest(conn, meta, kind, (lo, hi), stores, chunk, value_rows).await
+}
+
+/// A chunk whose value rows (and product links) come from the spill.
+async fn from_spill(
+    conn: &mut Conn,
+    meta: &Meta,
+    kind: Kind,
+    rows: Vec<(u32, u32, Vec<Option<String>>)>,
+    stores: &[u16],
+    spill: &mut Spill,
+) -> Result<Chunk> {
+    let (lo, hi) = (rows[0].0, rows[rows.len() - 1].0);
+    let mut chunk = Chunk::default();
+    let mut value_rows = 0;
+    chunk.entities.reserve(rows.len());
+    for (id, _, cols) in rows {
+        let taken = spill.take(id)?;
+        value_rows += taken.values.len() as u64;
+        if kind == Kind::Product {
+            if !taken.websites.is_empty() {
+                chunk.websites.insert(id, taken.websites);
+            }
+            if !taken.categories.is_empty() {
+                chunk.categories.insert(id, taken.categories);
+            }
+        }
+        chunk.entities.push(Entity {
+            id,
+            cols,
+            values: taken.values,
+        });
+    }
+    rest(conn, meta, kind, (lo, hi), stores, chunk, value_rows).await
+}
+
+/// What categories (children) and customers (addresses) read besides their own rows, for
+/// entities `lo..=hi`.
+async fn rest(
+    conn: &mut Conn,
+    meta: &Meta,
+    kind: Kind,
+    (lo, hi): (u32, u32),
+    stores: &[u16],
+    mut chunk: Chunk,
+    mut value_rows: u64,
+) -> Result<Chunk> {
+    let t = meta.entity_type(kind.type_code());
+    match kind {
+        Kind::Product => {}
         Kind::Category => {
             let sql = format!(
                 "SELECT parent_id, entity_id FROM {} WHERE parent_id BETWEEN {lo} AND {hi}{} ORDER BY parent_id, position, entity_id",

@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use ficus_eav_extract::{Error, Event, Kind, Options, SinkSpec, extract};
+use ficus_eav_extract::{
+    DEFAULT_BUCKET_BYTES, Error, Event, Kind, Options, SinkSpec, ValueReads, extract,
+};
 use ficus_id_map::magento::MagentoDsn;
 use ficus_magento_fixture::Edition;
 use ficus_magento_fixture::testing::*;
@@ -23,6 +25,9 @@ fn options(magento: &str, kinds: &[Kind], sink: SinkSpec) -> Options {
         namespace: ficus_id_map::DEFAULT_NAMESPACE,
         sink,
         resume: false,
+        value_reads: ficus_eav_extract::ValueReads::Scan,
+        spill_dir: None,
+        bucket_bytes: ficus_eav_extract::DEFAULT_BUCKET_BYTES,
     }
 }
 
@@ -240,6 +245,33 @@ async fn check_products(profile: &str, edition: Edition, test: &str) {
     if profile == "multistore" {
         assert!(overrides > 0, "store views override names");
     }
+    // The other ways of reading value rows give the same bytes: per chunk by entity id range,
+    // and table scans spread over many small buckets (chunks then span buckets).
+    let first = std::fs::read_to_string(&out).expect("output");
+    for (reads, bucket_bytes) in [
+        (ValueReads::Chunks, DEFAULT_BUCKET_BYTES),
+        (ValueReads::Scan, 1),
+    ] {
+        let again = dir.join(format!("products-{reads:?}-{bucket_bytes}.jsonl"));
+        let mut o = options(&magento, &[Kind::Product], SinkSpec::Jsonl(again.clone()));
+        o.value_reads = reads;
+        o.bucket_bytes = bucket_bytes;
+        o.spill_dir = Some(dir.clone());
+        extract(&o, |_| {}, std::future::pending())
+            .await
+            .expect("extract again");
+        assert!(
+            std::fs::read_to_string(&again).expect("output") == first,
+            "{reads:?} with buckets of {bucket_bytes} bytes gives the same documents"
+        );
+    }
+    // Bucket files are gone (unlinked when created).
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("spill"))
+        .collect();
+    assert!(left.is_empty(), "spill files left: {left:?}");
     std::fs::remove_dir_all(&dir).ok();
     drop_magento(&magento).await;
 }
@@ -494,5 +526,24 @@ async fn postgres_sink_commits_documents_with_the_checkpoint() {
     ));
     drop(pg);
     drop_pg(&target).await;
+    drop_magento(&magento).await;
+}
+
+#[tokio::test]
+async fn a_spill_directory_that_cannot_be_written_is_named_and_nothing_is_left() {
+    let magento = magento_store("xspill", "small", 7, Edition::Ce).await;
+    let dir = std::env::temp_dir().join(db_name("xspill"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let out = dir.join("products.jsonl");
+    let mut o = options(&magento, &[Kind::Product], SinkSpec::Jsonl(out.clone()));
+    o.spill_dir = Some(dir.join("no-such-dir"));
+    let err = extract(&o, |_| {}, std::future::pending())
+        .await
+        .expect_err("no spill directory");
+    assert!(matches!(err, Error::Output { .. }), "{err}");
+    assert!(err.to_string().contains("no-such-dir"), "{err}");
+    assert!(err.is_operator_error());
+    assert!(!out.exists(), "no output under the final name");
+    std::fs::remove_dir_all(&dir).ok();
     drop_magento(&magento).await;
 }
