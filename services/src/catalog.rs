@@ -16,6 +16,7 @@ use uuid::Uuid;
 use ficus_id_map::magento::mask_password;
 
 use crate::Position;
+use crate::search::{self, BadRequest, Column, Criteria, Kind, Param, Sql};
 
 /// The schema that holds the catalog.
 pub const SCHEMA: &str = "catalog";
@@ -134,6 +135,66 @@ fn magento_shape(members: &Members<'_>) -> String {
     out
 }
 
+/// Why a list could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    /// The request is wrong (400).
+    #[error("{}", .0.message)]
+    Bad(BadRequest),
+    /// The database failed (500).
+    #[error(transparent)]
+    Db(#[from] Error),
+}
+
+/// Binds a list query's parameters, in order.
+fn bind<'q, O>(
+    mut q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    sql: &'q Sql,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    for p in &sql.params {
+        q = match p {
+            Param::Text(t) => q.bind(t),
+            Param::List(l) => q.bind(l),
+        };
+    }
+    q
+}
+
+/// The product fields kept in columns.
+fn product_column(field: &str) -> Option<Column> {
+    let (sql, kind) = match field {
+        "entity_id" | "id" => ("p.legacy_id", Kind::Number),
+        "sku" => ("s.sku", Kind::Text),
+        "name" => ("s.name", Kind::Text),
+        "price" => ("s.price", Kind::Number),
+        "status" => ("s.status", Kind::Number),
+        "visibility" => ("s.visibility", Kind::Number),
+        "attribute_set_id" => ("s.attribute_set_id", Kind::Number),
+        "type_id" => ("s.type_id", Kind::Text),
+        "created_at" => ("s.created_at", Kind::Timestamp),
+        "updated_at" => ("s.updated_at", Kind::Timestamp),
+        _ => return None,
+    };
+    Some(Column {
+        sql: sql.into(),
+        kind,
+    })
+}
+
+/// An attribute code as Magento allows them (letters, digits, underscores), so it can be
+/// written into SQL as a literal.
+fn is_code(code: &str) -> bool {
+    !code.is_empty() && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A custom attribute's value (callers have checked the code with [`is_code`]).
+fn attribute_column(code: &str) -> Column {
+    Column {
+        sql: format!("(s.attrs->>'{code}')"),
+        kind: Kind::Text,
+    }
+}
+
 impl Catalog {
     /// Connects to the catalog's database (`postgres://…`); does not migrate.
     pub async fn connect(dsn: &str) -> Result<Catalog, Error> {
@@ -204,6 +265,14 @@ impl Catalog {
             .execute(&mut *tx)
             .await
             .map_err(db("record store"))?;
+        let codes: Vec<&String> = attrs.keys().collect();
+        sqlx::query(
+            "INSERT INTO catalog.attribute (code) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+        )
+        .bind(codes)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("record attribute codes"))?;
         sqlx::query(
             "INSERT INTO catalog.product (uuid, legacy_id, sku, source_file, source_offset)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (uuid) DO NOTHING",
@@ -351,6 +420,168 @@ impl Catalog {
         .await
         .map_err(db("read product"))?;
         Ok(row.map(|(d,)| d))
+    }
+
+    /// The products of store view `store` that `criteria` selects, as Magento's list answers:
+    /// the page's documents and the total count.
+    pub async fn products(
+        &self,
+        store: &str,
+        criteria: &Criteria,
+    ) -> Result<(Vec<String>, i64), ListError> {
+        let (from, order, sql) = self.product_query(store, criteria).await?;
+        // The SQL holds only fixed column expressions, attribute codes checked by `is_code` and
+        // `$n` parameters: every value sent is bound.
+        let count_sql = format!("SELECT count(*) {from}");
+        let (total,) = bind(
+            sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql)),
+            &sql,
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| ListError::Db(db("count products")(e)))?;
+        let page_sql = format!(
+            "SELECT s.document::text {from} ORDER BY {order}{}",
+            criteria.limit(total)
+        );
+        let docs = bind(
+            sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(page_sql)),
+            &sql,
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| ListError::Db(db("list products")(e)))?;
+        Ok((docs.into_iter().map(|(d,)| d).collect(), total))
+    }
+
+    /// PostgreSQL's plan for the page query of a product list, with sequential scans made as
+    /// expensive as the planner allows, so the plan shows whether an index can serve it.
+    pub async fn explain_products(
+        &self,
+        store: &str,
+        criteria: &Criteria,
+    ) -> Result<String, ListError> {
+        let (from, order, sql) = self.product_query(store, criteria).await?;
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| ListError::Db(db("connect")(e)))?;
+        let mut tx = conn
+            .begin()
+            .await
+            .map_err(|e| ListError::Db(db("begin")(e)))?;
+        sqlx::query("SET LOCAL enable_seqscan = off")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| ListError::Db(db("explain")(e)))?;
+        let explain = format!("EXPLAIN SELECT s.document::text {from} ORDER BY {order} LIMIT 20");
+        let rows = bind(
+            sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(explain)),
+            &sql,
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| ListError::Db(db("explain")(e)))?;
+        Ok(rows
+            .into_iter()
+            .map(|(l,)| l)
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
+    /// The `FROM … WHERE …` and `ORDER BY` of a product list, with their parameters.
+    async fn product_query(
+        &self,
+        store: &str,
+        criteria: &Criteria,
+    ) -> Result<(String, String, Sql), ListError> {
+        let mut sql = Sql::default();
+        let store_param = sql.bind(Param::Text(store.to_string()));
+        let mut wanted: Vec<String> = Vec::new();
+        for group in &criteria.filter_groups {
+            for f in group {
+                let field = f.field.as_deref().unwrap_or("");
+                if product_column(field).is_none() {
+                    wanted.push(field.to_string());
+                }
+            }
+        }
+        let known = self.known_attributes(&wanted).await?;
+        let mut conditions = format!("s.store_code = {store_param} AND NOT p.deleted");
+        for group in &criteria.filter_groups {
+            let mut any = Vec::new();
+            for f in group {
+                let field = f.field.as_deref().unwrap_or("");
+                let col = match product_column(field) {
+                    Some(c) => c,
+                    None if known.iter().any(|k| k == field) => attribute_column(field),
+                    None => {
+                        return Err(ListError::Bad(BadRequest {
+                            message: "Invalid attribute name: %1".into(),
+                            parameters: Some(serde_json::json!([field])),
+                        }));
+                    }
+                };
+                let cond = search::Condition::parse(f.condition_type.as_deref())
+                    .unwrap_or(search::Condition::Eq);
+                any.push(search::condition(
+                    &mut sql,
+                    &col,
+                    cond,
+                    f.value.as_deref().unwrap_or(""),
+                ));
+            }
+            if !any.is_empty() {
+                conditions.push_str(&format!(" AND ({})", any.join(" OR ")));
+            }
+        }
+        let mut order = Vec::new();
+        for s in criteria.sort_orders.iter().flatten() {
+            let field = s.field.as_deref().unwrap_or("");
+            // Magento's EAV collections ignore a sort on an attribute they do not know.
+            let col = match product_column(field) {
+                Some(c) => c,
+                None if is_code(field)
+                    && self.known_attributes(&[field.to_string()]).await?.len() == 1 =>
+                {
+                    attribute_column(field)
+                }
+                None => continue,
+            };
+            let expr = if col.kind == Kind::Text {
+                format!("lower({})", col.sql)
+            } else {
+                col.sql
+            };
+            // MySQL puts NULLs first in ascending order.
+            order.push(match s.direction.as_deref() {
+                Some("DESC") => format!("{expr} DESC NULLS LAST"),
+                _ => format!("{expr} ASC NULLS FIRST"),
+            });
+        }
+        order.push("p.legacy_id".into());
+        let from = format!(
+            "FROM catalog.product_store s JOIN catalog.product p ON p.uuid = s.product WHERE {conditions}"
+        );
+        Ok((from, order.join(", "), sql))
+    }
+
+    async fn known_attributes(&self, codes: &[String]) -> Result<Vec<String>, ListError> {
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT code FROM catalog.attribute WHERE code = ANY($1)")
+                .bind(codes)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| ListError::Db(db("read attribute codes")(e)))?;
+        Ok(rows
+            .into_iter()
+            .map(|(c,)| c)
+            .filter(|c| is_code(c))
+            .collect())
     }
 
     /// Whether the service holds documents of store view `code`.

@@ -10,12 +10,13 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, ListError};
+use crate::search;
 
 /// The header carrying the caller's identity, set by ficus-proxy.
 pub const IDENTITY_HEADER: &str = "x-ficus-identity";
@@ -53,6 +54,8 @@ enum Caller {
 pub fn router(catalog: Catalog, config: Config) -> Router {
     let app = Arc::new(App { catalog, config });
     Router::new()
+        .route("/rest/V1/products", get(products_default))
+        .route("/rest/{store}/V1/products", get(products_in_store))
         .route("/rest/V1/products/{sku}", get(product_default))
         .route("/rest/{store}/V1/products/{sku}", get(product_in_store))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -121,15 +124,65 @@ impl App {
         })
     }
 
-    async fn product(&self, store: &str, sku: &str, headers: &HeaderMap) -> Response {
+    /// `None` when the caller may read the catalog, else the response refusing it.
+    fn refuse_catalog(&self, headers: &HeaderMap) -> Option<Response> {
         let Some(caller) = self.caller(headers) else {
-            return json(
+            return Some(json(
                 StatusCode::UNAUTHORIZED,
                 r#"{"message":"The request did not come through the gateway."}"#,
-            );
+            ));
         };
         if caller != Caller::Admin && !self.config.guest_catalog {
-            return unauthorized("Magento_Catalog::products");
+            return Some(unauthorized("Magento_Catalog::products"));
+        }
+        None
+    }
+
+    /// The store view a URL's store code names (`all`: admin), or the response for an unknown
+    /// one (Magento takes an unknown first segment as part of the route).
+    async fn store(&self, code: String) -> Result<String, Response> {
+        if code == "all" {
+            return Ok(self.config.admin_store.clone());
+        }
+        match self.catalog.has_store(&code).await {
+            Ok(true) => Ok(code),
+            Ok(false) => Err(no_route().await),
+            Err(e) => Err(internal(&e)),
+        }
+    }
+
+    async fn products(&self, store: &str, query: Option<&str>, headers: &HeaderMap) -> Response {
+        if let Some(refused) = self.refuse_catalog(headers) {
+            return refused;
+        }
+        let criteria = match search::required(query) {
+            Ok(c) => c,
+            Err(bad) => return json(StatusCode::BAD_REQUEST, bad.body()),
+        };
+        match self.catalog.products(store, &criteria).await {
+            Ok((items, total)) => {
+                let mut body =
+                    String::with_capacity(items.iter().map(String::len).sum::<usize>() + 256);
+                body.push_str(r#"{"items":["#);
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        body.push(',');
+                    }
+                    body.push_str(item);
+                }
+                body.push_str(r#"],"search_criteria":"#);
+                body.push_str(&criteria.echo().to_string());
+                body.push_str(&format!(r#","total_count":{total}}}"#));
+                json(StatusCode::OK, body)
+            }
+            Err(ListError::Bad(bad)) => json(StatusCode::BAD_REQUEST, bad.body()),
+            Err(ListError::Db(e)) => internal(&e),
+        }
+    }
+
+    async fn product(&self, store: &str, sku: &str, headers: &HeaderMap) -> Response {
+        if let Some(refused) = self.refuse_catalog(headers) {
+            return refused;
         }
         match self.catalog.product(store, sku).await {
             Ok(Some(doc)) => json(StatusCode::OK, doc),
@@ -161,17 +214,31 @@ async fn product_in_store(
     Path((store, sku)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let store = if store == "all" {
-        app.config.admin_store.clone()
-    } else {
-        match app.catalog.has_store(&store).await {
-            Ok(true) => store,
-            // Magento takes an unknown first segment as part of the route.
-            Ok(false) => return no_route().await,
-            Err(e) => return internal(&e),
-        }
-    };
-    app.product(&store, &sku, &headers).await
+    match app.store(store).await {
+        Ok(store) => app.product(&store, &sku, &headers).await,
+        Err(response) => response,
+    }
+}
+
+async fn products_default(
+    State(app): State<Arc<App>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let store = app.config.default_store.clone();
+    app.products(&store, query.as_deref(), &headers).await
+}
+
+async fn products_in_store(
+    State(app): State<Arc<App>>,
+    Path(store): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    match app.store(store).await {
+        Ok(store) => app.products(&store, query.as_deref(), &headers).await,
+        Err(response) => response,
+    }
 }
 
 async fn ready(State(app): State<Arc<App>>) -> Response {

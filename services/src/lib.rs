@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod http;
+pub mod search;
 
 /// Where in Magento's binlog a change was read: the binlog file's number and the offset in it.
 /// eav-extract's snapshot position for a back-fill; the end of the transaction for cdc-sync.

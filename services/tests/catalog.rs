@@ -87,46 +87,85 @@ fn as_magento_answers(line: &str) -> String {
     format!("{{{rest}")
 }
 
+/// A generated Magento store back-filled into a catalog database through eav-extract and the
+/// write API.
+struct Backfill {
+    magento: String,
+    target: String,
+    out: std::path::PathBuf,
+    catalog: Catalog,
+    text: String,
+    at: Position,
+}
+
+impl Backfill {
+    async fn new(name: &str, profile: &str) -> Backfill {
+        let magento = magento_store(name, profile, 11, Edition::Ce).await;
+        let target = pg_database(name).await;
+        let out = std::env::temp_dir().join(format!("ficus-{name}-{}.jsonl", std::process::id()));
+        let summary = ficus_eav_extract::extract(
+            &Options {
+                source: MagentoDsn::parse(&magento).expect("dsn"),
+                kinds: vec![Kind::Product],
+                stores: Vec::new(),
+                labels: false,
+                chunk_size: 500,
+                max_rows_per_second: None,
+                namespace: ficus_id_map::DEFAULT_NAMESPACE,
+                sink: SinkSpec::Jsonl(out.clone()),
+                resume: false,
+                value_reads: ficus_eav_extract::ValueReads::Scan,
+                spill_dir: None,
+                bucket_bytes: ficus_eav_extract::DEFAULT_BUCKET_BYTES,
+            },
+            |_| {},
+            std::future::pending(),
+        )
+        .await
+        .expect("extract");
+        let snapshot = summary.position.expect("binlog on");
+        let at = Position::from_binlog(&snapshot.file, snapshot.position).expect("position");
+        let text = std::fs::read_to_string(&out).expect("documents");
+        let catalog = Catalog::connect(&target).await.expect("connect");
+        catalog.migrate().await.expect("migrate");
+        catalog.migrate().await.expect("migrate twice is a no-op");
+        for line in text.lines() {
+            assert_eq!(
+                catalog.upsert_product(line, at).await.expect("upsert"),
+                Applied::Written
+            );
+        }
+        Backfill {
+            magento,
+            target,
+            out,
+            catalog,
+            text,
+            at,
+        }
+    }
+
+    fn lines(&self) -> Vec<&str> {
+        self.text.lines().collect()
+    }
+
+    async fn drop(self) {
+        let _ = std::fs::remove_file(&self.out);
+        for suffix in ["checkpoint.json", "manifest.json"] {
+            let _ = std::fs::remove_file(self.out.with_extension(format!("jsonl.{suffix}")));
+        }
+        drop(self.catalog);
+        drop_pg(&self.target).await;
+        drop_magento(&self.magento).await;
+    }
+}
+
 #[tokio::test]
 async fn backfilled_products_answer_in_magentos_shape_per_store_view() {
-    let magento = magento_store("svccat", "multistore", 11, Edition::Ce).await;
-    let target = pg_database("svccat").await;
-    let out = std::env::temp_dir().join(format!("ficus-svccat-{}.jsonl", std::process::id()));
-    let summary = ficus_eav_extract::extract(
-        &Options {
-            source: MagentoDsn::parse(&magento).expect("dsn"),
-            kinds: vec![Kind::Product],
-            stores: Vec::new(),
-            labels: false,
-            chunk_size: 500,
-            max_rows_per_second: None,
-            namespace: ficus_id_map::DEFAULT_NAMESPACE,
-            sink: SinkSpec::Jsonl(out.clone()),
-            resume: false,
-            value_reads: ficus_eav_extract::ValueReads::Scan,
-            spill_dir: None,
-            bucket_bytes: ficus_eav_extract::DEFAULT_BUCKET_BYTES,
-        },
-        |_| {},
-        std::future::pending(),
-    )
-    .await
-    .expect("extract");
-    let snapshot = summary.position.expect("binlog on");
-    let at = Position::from_binlog(&snapshot.file, snapshot.position).expect("position");
-    let text = std::fs::read_to_string(&out).expect("documents");
-    let lines: Vec<&str> = text.lines().collect();
+    let backfill = Backfill::new("svccat", "multistore").await;
+    let (catalog, at) = (backfill.catalog.clone(), backfill.at);
+    let lines = backfill.lines();
     assert!(lines.len() > 100, "{} documents", lines.len());
-
-    let catalog = Catalog::connect(&target).await.expect("connect");
-    catalog.migrate().await.expect("migrate");
-    catalog.migrate().await.expect("migrate twice is a no-op");
-    for line in &lines {
-        assert_eq!(
-            catalog.upsert_product(line, at).await.expect("upsert"),
-            Applied::Written
-        );
-    }
     // A replay of the back-fill changes nothing.
     assert_eq!(
         catalog.upsert_product(lines[0], at).await.expect("replay"),
@@ -279,11 +318,417 @@ async fn backfilled_products_answer_in_magentos_shape_per_store_view() {
     assert!(matches!(err, Error::BadDocument(_)), "{err}");
     assert!(err.to_string().contains("uuid"), "{err}");
 
-    let _ = std::fs::remove_file(&out);
-    for suffix in ["checkpoint.json", "manifest.json"] {
-        let _ = std::fs::remove_file(out.with_extension(format!("jsonl.{suffix}")));
+    backfill.drop().await;
+}
+
+/// Percent-encodes a query component.
+fn q(s: &str) -> String {
+    segment(s)
+}
+
+/// `GET /rest/<store>/V1/products?<query>` as an admin: (status, body as JSON).
+async fn list(addr: SocketAddr, store: &str, query: &str) -> (u16, Value) {
+    let (status, body) = get(addr, &format!("/rest/{store}/V1/products?{query}"), ADMIN).await;
+    let v = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{query}: {e}: {body}"));
+    (status, v)
+}
+
+/// The ids of a list answer's items, in order.
+fn ids(v: &Value) -> Vec<u64> {
+    v["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("items in {v}"))
+        .iter()
+        .map(|i| i["id"].as_u64().expect("id"))
+        .collect()
+}
+
+/// A custom attribute's value in a document.
+fn custom<'v>(doc: &'v Value, code: &str) -> Option<&'v Value> {
+    doc["custom_attributes"]
+        .as_array()?
+        .iter()
+        .find(|a| a["attribute_code"] == code)
+        .map(|a| &a["value"])
+}
+
+/// One filter as query parameters: group `g`, filter `f`.
+fn filter(g: usize, f: usize, field: &str, value: &str, condition: &str) -> String {
+    let p = format!("searchCriteria[filter_groups][{g}][filters][{f}]");
+    format!(
+        "{}={}&{}={}&{}={}",
+        q(&format!("{p}[field]")),
+        q(field),
+        q(&format!("{p}[value]")),
+        q(value),
+        q(&format!("{p}[condition_type]")),
+        q(condition)
+    )
+}
+
+#[tokio::test]
+async fn product_lists_follow_search_criteria() {
+    let backfill = Backfill::new("svclist", "multistore").await;
+    let catalog = backfill.catalog.clone();
+    let addr = serve(catalog.clone(), false).await;
+    // The model: the back-filled documents of store view "default", by id. Every expectation
+    // below is computed from them here, not by the service's SQL.
+    let store = "default";
+    let mut docs: Vec<(String, Value)> = backfill
+        .lines()
+        .into_iter()
+        .map(|l| {
+            (
+                as_magento_answers(l),
+                serde_json::from_str::<Value>(l).expect("json"),
+            )
+        })
+        .filter(|(_, v)| v["store_code"] == store)
+        .collect();
+    docs.sort_by_key(|(_, v)| v["id"].as_u64());
+    assert!(docs.len() > 50, "{} products", docs.len());
+    let id = |v: &Value| v["id"].as_u64().expect("id");
+    let all_ids: Vec<u64> = docs.iter().map(|(_, v)| id(v)).collect();
+    let select = |keep: &dyn Fn(&Value) -> bool| -> Vec<u64> {
+        docs.iter()
+            .filter(|(_, v)| keep(v))
+            .map(|(_, v)| id(v))
+            .collect()
+    };
+    let price = |v: &Value| v["price"].as_f64();
+    let text = |v: &Value, k: &str| v[k].as_str().map(str::to_lowercase);
+
+    // No searchCriteria: Magento requires it.
+    let (status, body) = get(addr, "/rest/default/V1/products", ADMIN).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            400,
+            r#"{"message":"\"%fieldName\" is required. Enter and try again.","parameters":{"fieldName":"searchCriteria"}}"#
+        )
+    );
+    // Every product, by id, each item exactly its document as Magento answers it.
+    let (status, v) = list(addr, store, "searchCriteria[currentPage]=1").await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["total_count"], docs.len());
+    let (_, raw) = get(
+        addr,
+        "/rest/default/V1/products?searchCriteria[currentPage]=1",
+        ADMIN,
+    )
+    .await;
+    let expected_items: Vec<&str> = docs.iter().map(|(m, _)| m.as_str()).collect();
+    assert!(
+        raw.starts_with(&format!("{{\"items\":[{}]", expected_items.join(","))),
+        "items are the stored documents, in id order"
+    );
+    assert_eq!(
+        v["search_criteria"],
+        serde_json::json!({"filter_groups": [], "current_page": 1})
+    );
+
+    // eq on the SKU, whatever its case; the echo of what was sent.
+    let (_, first) = &docs[3];
+    let sku = first["sku"].as_str().expect("sku");
+    let (_, v) = list(addr, store, &filter(0, 0, "sku", &sku.to_uppercase(), "eq")).await;
+    assert_eq!(ids(&v), vec![id(first)]);
+    assert_eq!(
+        v["search_criteria"],
+        serde_json::json!({"filter_groups": [{"filters": [
+            {"field": "sku", "value": sku.to_uppercase(), "condition_type": "eq"}]}]})
+    );
+    // OR within a group, AND across groups; in and nin; neq.
+    let (_, second) = &docs[10];
+    let sku2 = second["sku"].as_str().expect("sku");
+    let query = format!(
+        "{}&{}",
+        filter(0, 0, "sku", sku, "eq"),
+        filter(0, 1, "sku", sku2, "eq")
+    );
+    assert_eq!(
+        ids(&list(addr, store, &query).await.1),
+        vec![id(first), id(second)]
+    );
+    let query = format!(
+        "{}&{}",
+        query,
+        filter(1, 0, "entity_id", &id(second).to_string(), "eq")
+    );
+    assert_eq!(ids(&list(addr, store, &query).await.1), vec![id(second)]);
+    let pair = format!("{sku},{sku2}");
+    assert_eq!(
+        ids(&list(addr, store, &filter(0, 0, "sku", &pair, "in")).await.1),
+        vec![id(first), id(second)]
+    );
+    let want = select(&|v| v["sku"] != first["sku"] && v["sku"] != second["sku"]);
+    assert_eq!(
+        ids(&list(addr, store, &filter(0, 0, "sku", &pair, "nin"))
+            .await
+            .1),
+        want
+    );
+    let type_id = first["type_id"].as_str().expect("type");
+    let want = select(&|v| v["type_id"].as_str().is_some_and(|t| t != type_id));
+    assert_eq!(
+        ids(&list(addr, store, &filter(0, 0, "type_id", type_id, "neq"))
+            .await
+            .1),
+        want
+    );
+
+    // like / nlike, case-insensitive, on the name.
+    let name = first["name"].as_str().expect("name");
+    let word: String = name.chars().skip(1).take(4).collect();
+    let pattern = format!("%{}%", word.to_uppercase());
+    let want = select(&|v| text(v, "name").is_some_and(|n| n.contains(&word.to_lowercase())));
+    assert!(want.contains(&id(first)));
+    assert_eq!(
+        ids(&list(addr, store, &filter(0, 0, "name", &pattern, "like"))
+            .await
+            .1),
+        want
+    );
+    let want = select(&|v| text(v, "name").is_some_and(|n| !n.contains(&word.to_lowercase())));
+    assert_eq!(
+        ids(&list(addr, store, &filter(0, 0, "name", &pattern, "nlike"))
+            .await
+            .1),
+        want
+    );
+
+    // Numeric comparisons on the price, at a price that exists.
+    let mut prices: Vec<f64> = docs.iter().filter_map(|(_, v)| price(v)).collect();
+    prices.sort_by(f64::total_cmp);
+    let mid = prices[prices.len() / 2];
+    let mid_text = docs
+        .iter()
+        .find(|(_, v)| price(v) == Some(mid))
+        .map(|(_, v)| v["price"].to_string())
+        .expect("a price");
+    for (cond, keep) in [
+        ("gt", (|p: f64, m: f64| p > m) as fn(f64, f64) -> bool),
+        ("gteq", |p, m| p >= m),
+        ("moreq", |p, m| p >= m),
+        ("from", |p, m| p >= m),
+        ("lt", |p, m| p < m),
+        ("lteq", |p, m| p <= m),
+        ("to", |p, m| p <= m),
+        ("eq", |p, m| p == m),
+        ("neq", |p, m| p != m),
+    ] {
+        let want = select(&|v| price(v).is_some_and(|p| keep(p, mid)));
+        let got = ids(&list(addr, store, &filter(0, 0, "price", &mid_text, cond))
+            .await
+            .1);
+        assert_eq!(got, want, "price {cond} {mid_text}");
     }
-    drop(catalog);
-    drop_pg(&target).await;
-    drop_magento(&magento).await;
+    // A range as Magento's docs write it: from and to in two groups.
+    let low = prices[prices.len() / 4];
+    let query = format!(
+        "{}&{}",
+        filter(0, 0, "price", &low.to_string(), "from"),
+        filter(1, 0, "price", &mid_text, "to")
+    );
+    let want = select(&|v| price(v).is_some_and(|p| p >= low && p <= mid));
+    assert_eq!(ids(&list(addr, store, &query).await.1), want);
+
+    // null / notnull, finset / nfinset on a custom attribute that some products lack.
+    let counts = |code: &str| {
+        docs.iter()
+            .filter(|(_, v)| custom(v, code).is_some())
+            .count()
+    };
+    let codes: std::collections::BTreeSet<String> = docs
+        .iter()
+        .flat_map(|(_, v)| {
+            v["custom_attributes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a["attribute_code"].as_str().map(str::to_string))
+        })
+        .collect();
+    let partial = codes
+        .iter()
+        .find(|c| {
+            let n = counts(c);
+            n > 0
+                && n < docs.len()
+                && docs
+                    .iter()
+                    .any(|(_, v)| custom(v, c).is_some_and(Value::is_string))
+        })
+        .expect("an attribute only some products have")
+        .clone();
+    let want = select(&|v| custom(v, &partial).is_none());
+    assert_eq!(
+        ids(&list(addr, store, &filter(0, 0, &partial, "", "null"))
+            .await
+            .1),
+        want
+    );
+    let want = select(&|v| custom(v, &partial).is_some());
+    assert_eq!(
+        ids(&list(addr, store, &filter(0, 0, &partial, "", "notnull"))
+            .await
+            .1),
+        want
+    );
+    let sample = docs
+        .iter()
+        .find_map(|(_, v)| custom(v, &partial).and_then(Value::as_str))
+        .expect("a value");
+    let element = sample.split(',').next().expect("an element").to_string();
+    let has = |v: &Value| {
+        custom(v, &partial)
+            .and_then(Value::as_str)
+            .map(|s| s.split(',').any(|e| e == element))
+    };
+    let want = select(&|v| has(v) == Some(true));
+    assert_eq!(
+        ids(
+            &list(addr, store, &filter(0, 0, &partial, &element, "finset"))
+                .await
+                .1
+        ),
+        want
+    );
+    let want = select(&|v| has(v) == Some(false));
+    assert_eq!(
+        ids(
+            &list(addr, store, &filter(0, 0, &partial, &element, "nfinset"))
+                .await
+                .1
+        ),
+        want
+    );
+
+    // Sorting (price descending, NULLs last as MySQL; ties by id) and paging; camelCase keys.
+    let mut by_price: Vec<(Option<f64>, u64)> =
+        docs.iter().map(|(_, v)| (price(v), id(v))).collect();
+    by_price.sort_by(|a, b| match (a.0, b.0) {
+        (Some(x), Some(y)) => y.total_cmp(&x).then(a.1.cmp(&b.1)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.1.cmp(&b.1),
+    });
+    let sorted: Vec<u64> = by_price.iter().map(|(_, i)| *i).collect();
+    let sort =
+        "searchCriteria[sortOrders][0][field]=price&searchCriteria[sortOrders][0][direction]=desc";
+    let (_, v) = list(
+        addr,
+        store,
+        &format!("{sort}&searchCriteria[pageSize]=7&searchCriteria[currentPage]=2"),
+    )
+    .await;
+    assert_eq!(ids(&v), sorted[7..14].to_vec());
+    assert_eq!(v["total_count"], docs.len());
+    assert_eq!(
+        v["search_criteria"],
+        serde_json::json!({"filter_groups": [], "sort_orders": [{"field": "price", "direction": "DESC"}],
+            "page_size": 7, "current_page": 2})
+    );
+    let last = docs.len().div_ceil(7);
+    let (_, v) = list(
+        addr,
+        store,
+        &format!("{sort}&searchCriteria[page_size]=7&searchCriteria[current_page]=999"),
+    )
+    .await;
+    assert_eq!(
+        ids(&v),
+        sorted[(last - 1) * 7..].to_vec(),
+        "a page past the last is the last"
+    );
+    let (_, v) = list(
+        addr,
+        store,
+        "searchCriteria[sort_orders][0][field]=no_such_code",
+    )
+    .await;
+    assert_eq!(ids(&v), all_ids, "an unknown sort field is ignored");
+
+    // Another store view answers with its own documents.
+    let other = backfill
+        .lines()
+        .into_iter()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json"))
+        .find(|v| v["store_code"] != store)
+        .expect("another store view");
+    let other_store = other["store_code"].as_str().expect("store");
+    let (_, v) = list(
+        addr,
+        other_store,
+        &filter(0, 0, "entity_id", &id(&other).to_string(), "eq"),
+    )
+    .await;
+    assert_eq!(v["items"][0]["name"], other["name"]);
+
+    // Bad requests, in Magento's bodies.
+    for (query, status, body) in [
+        (
+            filter(0, 0, "no_such_code", "1", "eq"),
+            400,
+            r#"{"message":"Invalid attribute name: %1","parameters":["no_such_code"]}"#.to_string(),
+        ),
+        (
+            "searchCriteria[sortOrders][0][field]=price&searchCriteria[sortOrders][0][direction]=up".into(),
+            400,
+            r#"{"message":"The sort order has to be specified as %1 for ascending order or %2 for descending order.","parameters":["ASC","DESC"]}"#.into(),
+        ),
+        (
+            "searchCriteria[pageSize]=ten".into(),
+            400,
+            r#"{"message":"Error occurred during \"pageSize\" processing. The \"ten\" value's type is invalid. The \"int\" type was expected. Verify and try again."}"#.into(),
+        ),
+        (
+            filter(0, 0, "sku", "x", "almost"),
+            400,
+            r#"{"message":"Invalid condition type: %1","parameters":["almost"]}"#.into(),
+        ),
+    ] {
+        let (s, b) = get(addr, &format!("/rest/default/V1/products?{query}"), ADMIN).await;
+        assert_eq!((s, b), (status, body), "{query}");
+    }
+    let (status, _) = get(
+        addr,
+        "/rest/default/V1/products?searchCriteria[pageSize]=1",
+        &[],
+    )
+    .await;
+    assert_eq!(status, 401, "a guest without guest access");
+    let (status, _) = get(
+        addr,
+        "/rest/nowhere/V1/products?searchCriteria[pageSize]=1",
+        ADMIN,
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // The common filters can use an index (sequential scans priced out).
+    for (query, index) in [
+        (filter(0, 0, "sku", sku, "eq"), "product_store_sku"),
+        (
+            filter(0, 0, "sku", "ab%", "like"),
+            "product_store_sku_pattern",
+        ),
+        (filter(0, 0, "name", "ab%", "like"), "product_store_name"),
+        (
+            filter(0, 0, "updated_at", "2024-01-01 00:00:00", "gt"),
+            "product_store_updated",
+        ),
+        (filter(0, 0, "price", "10", "from"), "product_store_price"),
+        (
+            filter(0, 0, "type_id", "simple", "eq"),
+            "product_store_type",
+        ),
+    ] {
+        let criteria = ficus_services::search::required(Some(&query)).expect("criteria");
+        let plan = catalog
+            .explain_products(store, &criteria)
+            .await
+            .expect("explain");
+        assert!(plan.contains(index), "{query}: {plan}");
+    }
+    backfill.drop().await;
 }
