@@ -17,8 +17,8 @@ use crate::sink::{DocRef, Sink, SinkSpec};
 use crate::source::{self, Chunk, Position, Snapshot};
 use crate::spill::{Pace, Spill};
 
-/// How value rows are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How value rows are read (`--value-reads scan|chunks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ValueReads {
     /// Each value table once, in primary-key order, regrouped by entity in bucket files
     /// (the default; staged Adobe Commerce tables are always read per chunk).
@@ -54,8 +54,8 @@ pub struct Options {
     /// Where `ValueReads::Scan` keeps its bucket files (default: the system's temporary
     /// directory).
     pub spill_dir: Option<PathBuf>,
-    /// About how many bytes of value rows one bucket holds (`DEFAULT_BUCKET_BYTES`); a loaded
-    /// bucket takes about twice that in memory.
+    /// About how many bytes of value rows (as InnoDB stores them) one bucket holds
+    /// (`DEFAULT_BUCKET_BYTES`); peak memory is about 8× that (BENCHMARKS.md).
     pub bucket_bytes: u64,
 }
 
@@ -77,6 +77,8 @@ pub enum Event<'a> {
         table: &'a str,
         /// Rows read from it.
         rows: u64,
+        /// Of them, value rows (0 for a product's website and category links).
+        value_rows: u64,
     },
     /// A chunk was written.
     Chunk {
@@ -84,7 +86,7 @@ pub enum Event<'a> {
         kind: Kind,
         /// Entities in the chunk.
         entities: u64,
-        /// Value rows read for it (0 when they were read ahead: see `Read`).
+        /// Value rows read from the database for it (rows read ahead are in `Read`).
         value_rows: u64,
     },
     /// A kind is done.
@@ -212,7 +214,14 @@ pub async fn extract(
                 &store_ids,
                 (&spill_dir, options.bucket_bytes),
                 &mut pace,
-                |table, rows| progress(Event::Read { kind, table, rows }),
+                |table, rows, value_rows| {
+                    progress(Event::Read {
+                        kind,
+                        table,
+                        rows,
+                        value_rows,
+                    })
+                },
             );
             let spill = tokio::select! {
                 biased;
@@ -226,7 +235,6 @@ pub async fn extract(
         } else {
             None
         };
-        let spilled = spill.is_some();
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Chunk>>(2);
         let reader = {
             let meta = meta.clone();
@@ -293,15 +301,13 @@ pub async fn extract(
             let n = chunk.entities.len() as u64;
             summary.entities += n;
             summary.documents += docs.len() as u64;
-            // Rows read ahead were counted (and paced) as they were read.
-            let read_now = if spilled { 0 } else { chunk.value_rows };
-            summary.value_rows += read_now;
+            summary.value_rows += chunk.value_rows;
             progress(Event::Chunk {
                 kind,
                 entities: n,
-                value_rows: read_now,
+                value_rows: chunk.value_rows,
             });
-            pace.tick(n + read_now).await;
+            pace.tick(n + chunk.value_rows).await;
         }
         conn = reader
             .await

@@ -62,23 +62,17 @@ struct Cli {
     /// regroups rows by entity in bucket files (fast; staged tables are always read by chunk);
     /// `chunks` reads them per chunk of entities by entity id range (no temporary files).
     #[arg(long, value_enum, default_value = "scan")]
-    value_reads: ValueReadsArg,
+    value_reads: ValueReads,
     /// Directory for the bucket files of `--value-reads scan` (about the size of the value
     /// rows read; removed as they are read, and on any exit). Default: $TMPDIR or /tmp.
     #[arg(long)]
     spill_dir: Option<PathBuf>,
-    /// MiB of value rows per bucket; memory use is about twice this.
+    /// MiB of value rows (as InnoDB stores them) per bucket; peak memory is about 8× this.
     #[arg(long, default_value_t = ficus_eav_extract::DEFAULT_BUCKET_BYTES >> 20)]
     bucket_mib: u64,
     /// Log lines as JSON (when stderr is not a terminal).
     #[arg(long)]
     json_log: bool,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum ValueReadsArg {
-    Scan,
-    Chunks,
 }
 
 fn main() -> ExitCode {
@@ -149,10 +143,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         namespace,
         sink,
         resume: cli.resume,
-        value_reads: match cli.value_reads {
-            ValueReadsArg::Scan => ValueReads::Scan,
-            ValueReadsArg::Chunks => ValueReads::Chunks,
-        },
+        value_reads: cli.value_reads,
         spill_dir: cli.spill_dir.clone(),
         bucket_bytes: cli.bucket_mib.max(1) << 20,
     };
@@ -262,8 +253,13 @@ impl Report {
                     self.line(kind, "start");
                 }
             }
-            Event::Read { kind, table, rows } => {
-                self.values += rows;
+            Event::Read {
+                kind,
+                table,
+                rows,
+                value_rows,
+            } => {
+                self.values += value_rows;
                 if let Some(bar) = &self.bar {
                     bar.set_message(format!("read {table}"));
                 } else if self.json {

@@ -121,7 +121,8 @@ pub struct Chunk {
     pub children: HashMap<u32, Vec<u32>>,
     /// Customers: addresses per customer.
     pub addresses: HashMap<u32, Vec<Entity>>,
-    /// Value rows read (for the summary and the rate limit).
+    /// Value rows read from the database for this chunk (for the summary and the rate limit);
+    /// rows taken from the spill were counted when the tables were read.
     pub value_rows: u64,
 }
 
@@ -402,7 +403,7 @@ pub async fn read_chunk(
     }
     let (lo, hi) = (rows[0].0, rows[rows.len() - 1].0);
     if let Some(spill) = spill {
-        return from_spill(conn, meta, kind, rows, stores, spill).await;
+        return from_spill(conn, meta, kind, (lo, hi), rows, stores, spill).await;
     }
     // Entity ids in [lo, hi] are exactly this chunk, so value tables keyed by entity_id can be
     // read by range; staged row_ids are not contiguous and are listed.
@@ -410,6 +411,7 @@ pub async fn read_chunk(
     let (entities, value_rows) = entities_with_values(conn, t, rows, contiguous, stores).await?;
     let mut chunk = Chunk {
         entities,
+        value_rows,
         ..Chunk::default()
     };
     match kind {
@@ -441,25 +443,23 @@ pub async fn read_chunk(
         }
         Kind::Category | Kind::Customer => {}
     }
-    rest(conn, meta, kind, (lo, hi), stores, chunk, value_rows).await
+    rest(conn, meta, kind, (lo, hi), stores, chunk).await
 }
 
-/// A chunk whose value rows (and product links) come from the spill.
+/// A chunk of entities `lo..=hi` whose value rows (and product links) come from the spill.
 async fn from_spill(
     conn: &mut Conn,
     meta: &Meta,
     kind: Kind,
+    (lo, hi): (u32, u32),
     rows: Vec<(u32, u32, Vec<Option<String>>)>,
     stores: &[u16],
     spill: &mut Spill,
 ) -> Result<Chunk> {
-    let (lo, hi) = (rows[0].0, rows[rows.len() - 1].0);
     let mut chunk = Chunk::default();
-    let mut value_rows = 0;
     chunk.entities.reserve(rows.len());
     for (id, _, cols) in rows {
         let taken = spill.take(id)?;
-        value_rows += taken.values.len() as u64;
         if kind == Kind::Product {
             if !taken.websites.is_empty() {
                 chunk.websites.insert(id, taken.websites);
@@ -474,7 +474,7 @@ async fn from_spill(
             values: taken.values,
         });
     }
-    rest(conn, meta, kind, (lo, hi), stores, chunk, value_rows).await
+    rest(conn, meta, kind, (lo, hi), stores, chunk).await
 }
 
 /// What categories (children) and customers (addresses) read besides their own rows, for
@@ -486,7 +486,6 @@ async fn rest(
     (lo, hi): (u32, u32),
     stores: &[u16],
     mut chunk: Chunk,
-    mut value_rows: u64,
 ) -> Result<Chunk> {
     let t = meta.entity_type(kind.type_code());
     match kind {
@@ -513,7 +512,7 @@ async fn rest(
             )
             .await?;
             let (addresses, n) = entities_with_values(conn, at, rows, false, stores).await?;
-            value_rows += n;
+            chunk.value_rows += n;
             let parent = col("customer_address", "parent_id");
             for a in addresses {
                 let p = a.cols[parent]
@@ -524,6 +523,5 @@ async fn rest(
             }
         }
     }
-    chunk.value_rows = value_rows;
     Ok(chunk)
 }

@@ -24,8 +24,8 @@ use crate::error::{Error, Result, mysql};
 use crate::meta::EntityType;
 use crate::pivot;
 
-/// About how many bytes of value rows (as InnoDB stores them) go to one bucket by default: a
-/// loaded bucket takes about twice that in memory.
+/// About how many bytes of value rows (as InnoDB stores them) go to one bucket by default. Peak
+/// memory is about 8× that: 124–137 MB at 16 MiB on the `large` store (BENCHMARKS.md).
 pub const DEFAULT_BUCKET_BYTES: u64 = 16 << 20;
 /// At most this many bucket files are open at once.
 const MAX_BUCKETS: u64 = 256;
@@ -164,7 +164,7 @@ fn bytes(v: Option<&Value>) -> Option<&[u8]> {
 impl Spill {
     /// Reads every value table of `t` once, for entities after `after` and for store 0 and
     /// `stores` (customer tables have no store), into buckets in directory `dir` of about
-    /// `bucket_bytes` each. `progress(table, rows)` is called after each table.
+    /// `bucket_bytes` each. `progress(table, rows, value rows)` is called after each table.
     pub async fn read(
         conn: &mut Conn,
         t: &EntityType,
@@ -172,7 +172,7 @@ impl Spill {
         stores: &[u16],
         (dir, bucket_bytes): (&Path, u64),
         pace: &mut Pace,
-        mut progress: impl FnMut(&str, u64),
+        mut progress: impl FnMut(&str, u64, u64),
     ) -> Result<Spill> {
         let tables = t.value_tables();
         let upper = Self::buckets(conn, t, &tables, after, bucket_bytes).await?;
@@ -271,10 +271,9 @@ impl Spill {
                 }
             }
             pace.tick(rows % 8192).await;
-            if *tag == VALUE {
-                total += rows;
-            }
-            progress(table, rows);
+            let value_rows = if *tag == VALUE { rows } else { 0 };
+            total += value_rows;
+            progress(table, rows, value_rows);
         }
         for w in writers {
             w.into_inner()
@@ -454,7 +453,7 @@ impl Spill {
 /// Sorts records by (entity, tag, a, b): a counting sort by entity when the bucket's ids are
 /// dense enough (they usually are: a bucket is a range of consecutive entities), then each
 /// entity's few records by the rest.
-fn sort(rows: &mut [Record]) {
+fn sort(rows: &mut Vec<Record>) {
     let order = |r: &Record| (r.key, r.tag, r.a, r.b);
     let (Some(lo), Some(hi)) = (
         rows.iter().map(|r| r.key).min(),
@@ -476,16 +475,13 @@ fn sort(rows: &mut [Record]) {
         starts[k] += starts[k - 1];
     }
     let bounds = starts.clone();
-    let sorted: Vec<Record> = {
-        let mut out = vec![rows[0]; rows.len()];
-        for r in rows.iter() {
-            let k = (r.key - lo) as usize;
-            out[starts[k]] = *r;
-            starts[k] += 1;
-        }
-        out
-    };
-    rows.copy_from_slice(&sorted);
+    let mut sorted = vec![rows[0]; rows.len()];
+    for r in rows.iter() {
+        let k = (r.key - lo) as usize;
+        sorted[starts[k]] = *r;
+        starts[k] += 1;
+    }
+    *rows = sorted;
     for k in 0..span {
         let group = &mut rows[bounds[k]..bounds[k + 1]];
         if group.len() > 1 {

@@ -3,7 +3,7 @@
 //! independently of the extractor's pivot.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ficus_eav_extract::{
     DEFAULT_BUCKET_BYTES, Error, Event, Kind, Options, SinkSpec, ValueReads, extract,
@@ -29,6 +29,14 @@ fn options(magento: &str, kinds: &[Kind], sink: SinkSpec) -> Options {
         spill_dir: None,
         bucket_bytes: ficus_eav_extract::DEFAULT_BUCKET_BYTES,
     }
+}
+
+/// A generated store (seed 7) and an empty directory for the test's output.
+async fn store_and_dir(test: &str, profile: &str, edition: Edition) -> (String, PathBuf) {
+    let magento = magento_store(test, profile, 7, edition).await;
+    let dir = std::env::temp_dir().join(db_name(test));
+    std::fs::create_dir_all(&dir).expect("dir");
+    (magento, dir)
 }
 
 fn read_lines(path: &Path) -> Vec<Value> {
@@ -175,9 +183,7 @@ fn doc_values(doc: &Value) -> BTreeMap<String, String> {
 }
 
 async fn check_products(profile: &str, edition: Edition, test: &str) {
-    let magento = magento_store(test, profile, 7, edition).await;
-    let dir = std::env::temp_dir().join(db_name(test));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let (magento, dir) = store_and_dir(test, profile, edition).await;
     let out = dir.join("products.jsonl");
     let summary = extract(
         &options(&magento, &[Kind::Product], SinkSpec::Jsonl(out.clone())),
@@ -288,9 +294,7 @@ async fn products_follow_store_scope_rules_staged_ee() {
 
 #[tokio::test]
 async fn customers_carry_their_addresses_and_custom_attributes() {
-    let magento = magento_store("xcust", "small", 7, Edition::Ce).await;
-    let dir = std::env::temp_dir().join(db_name("xcust"));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let (magento, dir) = store_and_dir("xcust", "small", Edition::Ce).await;
     let out = dir.join("c.jsonl");
     extract(
         &options(
@@ -379,9 +383,7 @@ async fn customers_carry_their_addresses_and_custom_attributes() {
 
 #[tokio::test]
 async fn an_interrupted_extract_resumes_without_gaps_or_duplicates() {
-    let magento = magento_store("xresume", "small", 7, Edition::Ce).await;
-    let dir = std::env::temp_dir().join(db_name("xresume"));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let (magento, dir) = store_and_dir("xresume", "small", Edition::Ce).await;
     let whole = dir.join("whole.jsonl");
     extract(
         &options(&magento, &Kind::ALL, SinkSpec::Jsonl(whole.clone())),
@@ -531,9 +533,7 @@ async fn postgres_sink_commits_documents_with_the_checkpoint() {
 
 #[tokio::test]
 async fn a_spill_directory_that_cannot_be_written_is_named_and_nothing_is_left() {
-    let magento = magento_store("xspill", "small", 7, Edition::Ce).await;
-    let dir = std::env::temp_dir().join(db_name("xspill"));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let (magento, dir) = store_and_dir("xspill", "small", Edition::Ce).await;
     let out = dir.join("products.jsonl");
     let mut o = options(&magento, &[Kind::Product], SinkSpec::Jsonl(out.clone()));
     o.spill_dir = Some(dir.join("no-such-dir"));

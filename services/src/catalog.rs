@@ -273,43 +273,38 @@ impl Catalog {
         .execute(&mut *tx)
         .await
         .map_err(db("record attribute codes"))?;
-        sqlx::query(
-            "INSERT INTO catalog.product (uuid, legacy_id, sku, source_file, source_offset)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (uuid) DO NOTHING",
+        // Inserts the product, or moves it to this position when the position is newer (also
+        // out of a tombstone). The conflicting row is locked either way; no row comes back when
+        // the product is at this position or a newer one.
+        let moved: Option<(bool,)> = sqlx::query_as(
+            "INSERT INTO catalog.product AS p (uuid, legacy_id, sku, source_file, source_offset)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (uuid) DO UPDATE SET sku = EXCLUDED.sku,
+               source_file = EXCLUDED.source_file, source_offset = EXCLUDED.source_offset,
+               deleted = false
+             WHERE (p.source_file, p.source_offset)
+                 < (EXCLUDED.source_file, EXCLUDED.source_offset)
+             RETURNING true",
         )
         .bind(f.uuid)
         .bind(f.id)
         .bind(&f.sku)
         .bind(file)
         .bind(offset)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(db("insert product"))?;
-        let (pfile, poffset, deleted): (i64, i64, bool) = sqlx::query_as(
-            "SELECT source_file, source_offset, deleted FROM catalog.product
-             WHERE uuid = $1 FOR UPDATE",
-        )
-        .bind(f.uuid)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db("lock product"))?;
-        let newer = (file, offset) > (pfile, poffset);
-        if deleted && !newer {
-            tx.commit().await.map_err(db("commit"))?;
-            return Ok(Applied::Stale);
-        }
-        if newer {
-            sqlx::query(
-                "UPDATE catalog.product SET sku = $2, source_file = $3, source_offset = $4,
-                   deleted = false WHERE uuid = $1",
-            )
-            .bind(f.uuid)
-            .bind(&f.sku)
-            .bind(file)
-            .bind(offset)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("update product"))?;
+        .map_err(db("write product"))?;
+        if moved.is_none() {
+            let (deleted,): (bool,) =
+                sqlx::query_as("SELECT deleted FROM catalog.product WHERE uuid = $1")
+                    .bind(f.uuid)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db("read product"))?;
+            if deleted {
+                tx.commit().await.map_err(db("commit"))?;
+                return Ok(Applied::Stale);
+            }
         }
         let written = sqlx::query(
             "INSERT INTO catalog.product_store AS s (product, store_code, sku, name, price, status,
@@ -498,15 +493,18 @@ impl Catalog {
     ) -> Result<(String, String, Sql), ListError> {
         let mut sql = Sql::default();
         let store_param = sql.bind(Param::Text(store.to_string()));
-        let mut wanted: Vec<String> = Vec::new();
-        for group in &criteria.filter_groups {
-            for f in group {
-                let field = f.field.as_deref().unwrap_or("");
-                if product_column(field).is_none() {
-                    wanted.push(field.to_string());
-                }
-            }
-        }
+        // The custom attribute codes among the filter and sort fields, looked up at once.
+        let fields = criteria
+            .filter_groups
+            .iter()
+            .flatten()
+            .map(|f| &f.field)
+            .chain(criteria.sort_orders.iter().flatten().map(|s| &s.field));
+        let wanted: Vec<String> = fields
+            .filter_map(|f| f.as_deref())
+            .filter(|f| product_column(f).is_none())
+            .map(str::to_string)
+            .collect();
         let known = self.known_attributes(&wanted).await?;
         let mut conditions = format!("s.store_code = {store_param} AND NOT p.deleted");
         for group in &criteria.filter_groups {
@@ -542,11 +540,7 @@ impl Catalog {
             // Magento's EAV collections ignore a sort on an attribute they do not know.
             let col = match product_column(field) {
                 Some(c) => c,
-                None if is_code(field)
-                    && self.known_attributes(&[field.to_string()]).await?.len() == 1 =>
-                {
-                    attribute_column(field)
-                }
+                None if known.iter().any(|k| k == field) => attribute_column(field),
                 None => continue,
             };
             let expr = if col.kind == Kind::Text {
