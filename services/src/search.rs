@@ -215,13 +215,12 @@ pub fn parse(query: &str) -> Result<Option<Criteria>, BadRequest> {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let key = percent_decode(key);
         let value = percent_decode(value);
-        let (name, parts) = key_parts(&key);
+        let (name, raw) = key_parts(&key);
         if normal(name) != "searchcriteria" {
             continue;
         }
         seen = true;
-        let parts: Vec<String> = parts.iter().map(|p| normal(p)).collect();
-        let raw: Vec<&str> = key_parts(&key).1;
+        let parts: Vec<String> = raw.iter().map(|p| normal(p)).collect();
         match parts.as_slice() {
             [g, _, f, _, leaf] if g == "filtergroups" => {
                 let gi = slot(&mut group_keys, raw[1]);
