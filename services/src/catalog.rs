@@ -1,94 +1,40 @@
-//! The catalog service's database: migrations, the pipeline's write API and the reads the routes
-//! need. The write API is the one owner of the schema: eav-extract's back-fill and cdc-sync both
-//! go through it.
-
-use std::fmt;
-use std::str::FromStr;
+//! The catalog service's database: migrations, the pipeline's write API for products and
+//! categories, and the reads the routes need.
 
 use serde::Deserialize;
-use serde::de::value::MapDeserializer;
-use serde::de::{MapAccess, Visitor};
 use serde_json::value::RawValue;
 use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPool;
 use uuid::Uuid;
 
-use ficus_id_map::magento::mask_password;
-
-use crate::Position;
-use crate::search::{self, BadRequest, Column, Criteria, Kind, Param, Sql};
+use crate::search::{self, Column, Criteria, Kind, Param, Sql};
+use crate::shape::Members;
+use crate::store::{self, Ledger, List, db};
+pub use crate::{Applied, Error, ListError, Position};
 
 /// The schema that holds the catalog.
 pub const SCHEMA: &str = "catalog";
+const SERVICE: &str = "catalog";
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/catalog");
 
-/// What can go wrong in the catalog's database.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// A document is not a product document of eav-extract's shape.
-    #[error("not a product document: {0}")]
-    BadDocument(String),
-    /// The database refused or failed.
-    #[error("catalog database ({what}): {source}")]
-    Db {
-        /// What was being done.
-        what: &'static str,
-        /// The driver's error.
-        #[source]
-        source: sqlx::Error,
-    },
-    /// The connection string does not parse.
-    #[error("invalid DSN {dsn}: {reason}")]
-    BadDsn {
-        /// The DSN, password masked.
-        dsn: String,
-        /// What the parser said.
-        reason: String,
-    },
-    /// Migrations failed.
-    #[error("migrating the catalog database failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-}
-
-fn db(what: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
-    move |source| Error::Db { what, source }
-}
-
-/// Whether a change was applied or was older than what the row holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
-    /// Written.
-    Written,
-    /// Older than (or as old as) what is stored: ignored.
-    Stale,
-}
+const PRODUCTS: Ledger = Ledger {
+    service: SERVICE,
+    entity: "catalog.product",
+    views: "catalog.product_store",
+    key: "product",
+};
+const CATEGORIES: Ledger = Ledger {
+    service: SERVICE,
+    entity: "catalog.category",
+    views: "catalog.category_store",
+    key: "category",
+};
 
 /// The catalog service's database.
 #[derive(Debug, Clone)]
 pub struct Catalog {
     pool: PgPool,
-}
-
-/// A JSON object's members in document order, values unparsed.
-struct Members<'a>(Vec<(&'a str, &'a RawValue)>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = Vec::new();
-                while let Some(entry) = map.next_entry::<&'de str, &'de RawValue>()? {
-                    members.push(entry);
-                }
-                Ok(Members(members))
-            }
-        }
-        d.deserialize_map(V)
-    }
 }
 
 /// The fields of a product document the tables keep in columns.
@@ -107,69 +53,84 @@ struct ProductFields<'a> {
     created_at: Option<String>,
     updated_at: Option<String>,
     #[serde(default)]
+    extension_attributes: Links,
+    #[serde(default)]
+    custom_attributes: Vec<CustomAttribute>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Links {
+    #[serde(default)]
+    website_ids: Vec<i32>,
+    #[serde(default)]
+    category_links: Vec<CategoryLink>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CategoryLink {
+    category_id: String,
+}
+
+/// The fields of a category document the tables keep in columns.
+#[derive(Debug, Deserialize)]
+struct CategoryFields<'a> {
+    uuid: Uuid,
+    store_code: &'a str,
+    id: i64,
+    parent_id: Option<i64>,
+    name: Option<String>,
+    is_active: Option<bool>,
+    position: Option<i32>,
+    level: Option<i32>,
+    path: String,
+    include_in_menu: Option<bool>,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+    #[serde(default)]
     custom_attributes: Vec<CustomAttribute>,
 }
 
 #[derive(Debug, Deserialize)]
-struct CustomAttribute {
-    attribute_code: String,
-    value: serde_json::Value,
+pub(crate) struct CustomAttribute {
+    pub(crate) attribute_code: String,
+    pub(crate) value: serde_json::Value,
 }
 
-/// The document as Magento answers it: eav-extract's document without the `uuid` and
-/// `store_code` that ficus adds, members in their order.
-fn magento_shape(members: &Members<'_>) -> String {
-    let mut out = String::from("{");
-    for (key, value) in &members.0 {
-        if *key == "uuid" || *key == "store_code" {
-            continue;
-        }
-        if out.len() > 1 {
-            out.push(',');
-        }
-        out.push_str(&serde_json::to_string(key).unwrap_or_default());
-        out.push(':');
-        out.push_str(value.get());
-    }
-    out.push('}');
-    out
+/// `custom_attributes` as a code → value object.
+pub(crate) fn attribute_map(
+    list: Vec<CustomAttribute>,
+) -> serde_json::Map<String, serde_json::Value> {
+    list.into_iter()
+        .map(|a| (a.attribute_code, a.value))
+        .collect()
 }
 
-/// Why a list could not be answered.
-#[derive(Debug, thiserror::Error)]
-pub enum ListError {
-    /// The request is wrong (400).
-    #[error("{}", .0.message)]
-    Bad(BadRequest),
-    /// The database failed (500).
-    #[error(transparent)]
-    Db(#[from] Error),
-}
-
-/// Binds a list query's parameters, in order.
-fn bind<'q, O>(
-    mut q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
-    sql: &'q Sql,
-) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
-    for p in &sql.params {
-        q = match p {
-            Param::Text(t) => q.bind(t),
-            Param::List(l) => q.bind(l),
-        };
-    }
-    q
+/// A document, parsed once: its members, the fields `T` reads from them, and the shape Magento
+/// answers.
+fn parse<'a, T: Deserialize<'a>>(
+    entity: &'static str,
+    document: &'a str,
+) -> Result<(T, String), Error> {
+    let bad = |e: serde_json::Error| Error::BadDocument {
+        entity,
+        reason: e.to_string(),
+    };
+    let members = Members::parse(document).map_err(bad)?;
+    let fields = members.fields().map_err(bad)?;
+    let shape = members.magento_shape().map_err(bad)?;
+    Ok((fields, shape))
 }
 
 /// The product fields kept in columns.
 fn product_column(field: &str) -> Option<Column> {
     let (sql, kind) = match field {
-        "entity_id" | "id" => ("p.legacy_id", Kind::Number),
+        "entity_id" | "id" => ("p.legacy_id", Kind::Integer),
         "sku" => ("s.sku", Kind::Text),
         "name" => ("s.name", Kind::Text),
         "price" => ("s.price", Kind::Number),
-        "status" => ("s.status", Kind::Number),
-        "visibility" => ("s.visibility", Kind::Number),
-        "attribute_set_id" => ("s.attribute_set_id", Kind::Number),
+        "status" => ("s.status", Kind::Integer),
+        "visibility" => ("s.visibility", Kind::Integer),
+        "attribute_set_id" => ("s.attribute_set_id", Kind::Integer),
         "type_id" => ("s.type_id", Kind::Text),
         "created_at" => ("s.created_at", Kind::Timestamp),
         "updated_at" => ("s.updated_at", Kind::Timestamp),
@@ -181,55 +142,127 @@ fn product_column(field: &str) -> Option<Column> {
     })
 }
 
-/// An attribute code as Magento allows them (letters, digits, underscores), so it can be
-/// written into SQL as a literal.
-fn is_code(code: &str) -> bool {
-    !code.is_empty() && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+/// The category fields kept in columns.
+fn category_column(field: &str) -> Option<Column> {
+    let (sql, kind) = match field {
+        "entity_id" | "id" => ("s.legacy_id", Kind::Integer),
+        "parent_id" => ("s.parent_id", Kind::Integer),
+        "name" => ("s.name", Kind::Text),
+        "is_active" => ("s.is_active::integer", Kind::Integer),
+        "include_in_menu" => ("s.include_in_menu::integer", Kind::Integer),
+        "position" => ("s.position", Kind::Integer),
+        "level" => ("s.level", Kind::Integer),
+        "path" => ("s.path", Kind::Text),
+        "created_at" => ("s.created_at", Kind::Timestamp),
+        "updated_at" => ("s.updated_at", Kind::Timestamp),
+        _ => return None,
+    };
+    Some(Column {
+        sql: sql.into(),
+        kind,
+    })
 }
 
-/// A custom attribute's value (callers have checked the code with [`is_code`]).
-fn attribute_column(code: &str) -> Column {
+/// A custom attribute's value (callers have checked the code with [`store::is_code`]).
+pub(crate) fn attribute_column(table: &str, code: &str) -> Column {
     Column {
-        sql: format!("(s.attrs->>'{code}')"),
+        sql: format!("({table}.attrs->>'{code}')"),
         kind: Kind::Text,
     }
+}
+
+/// One node of the category tree, as `CategoryTreeInterface` answers it.
+#[derive(Debug, sqlx::FromRow)]
+struct Node {
+    #[sqlx(rename = "legacy_id")]
+    id: i64,
+    parent_id: Option<i64>,
+    name: Option<String>,
+    is_active: Option<bool>,
+    position: Option<i32>,
+    level: Option<i32>,
+    product_count: i64,
+}
+
+impl Node {
+    /// Appends the node and, `depth` levels down (`None`: all), its children ordered by
+    /// position; `children` maps a parent's id to its children's indices in `nodes`.
+    fn write(
+        &self,
+        out: &mut String,
+        nodes: &[Node],
+        children: &std::collections::HashMap<i64, Vec<usize>>,
+        depth: Option<u32>,
+        level: u32,
+    ) {
+        use std::fmt::Write as _;
+        let _ = write!(out, r#"{{"id":{}"#, self.id);
+        if let Some(p) = self.parent_id {
+            let _ = write!(out, r#","parent_id":{p}"#);
+        }
+        if let Some(n) = &self.name {
+            out.push_str(r#","name":"#);
+            out.push_str(&serde_json::Value::from(n.as_str()).to_string());
+        }
+        if let Some(a) = self.is_active {
+            let _ = write!(out, r#","is_active":{a}"#);
+        }
+        if let Some(p) = self.position {
+            let _ = write!(out, r#","position":{p}"#);
+        }
+        if let Some(l) = self.level {
+            let _ = write!(out, r#","level":{l}"#);
+        }
+        let _ = write!(
+            out,
+            r#","product_count":{},"children_data":["#,
+            self.product_count
+        );
+        if depth.is_none_or(|d| level < d) {
+            for (i, c) in children.get(&self.id).into_iter().flatten().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                nodes[*c].write(out, nodes, children, depth, level + 1);
+            }
+        }
+        out.push_str("]}");
+    }
+}
+
+/// Why a category tree could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum TreeError {
+    /// No category with that id in that store view (404).
+    #[error("no category {0}")]
+    NoSuchCategory(i64),
+    /// The database failed (500).
+    #[error(transparent)]
+    Db(#[from] Error),
 }
 
 impl Catalog {
     /// Connects to the catalog's database (`postgres://…`); does not migrate.
     pub async fn connect(dsn: &str) -> Result<Catalog, Error> {
-        let options = PgConnectOptions::from_str(dsn).map_err(|e| Error::BadDsn {
-            dsn: mask_password(dsn),
-            reason: e.to_string(),
-        })?;
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(std::time::Duration::from_secs(5))
-            .connect_with(options)
-            .await
-            .map_err(db("connect"))?;
-        Ok(Catalog { pool })
+        Ok(Catalog {
+            pool: store::connect(SERVICE, dsn).await?,
+        })
     }
 
     /// Applies pending migrations, each in a transaction.
     pub async fn migrate(&self) -> Result<(), Error> {
-        let mut migrator = sqlx::migrate!("./migrations/catalog");
-        migrator.create_schema(SCHEMA);
-        migrator.dangerous_set_table_name(format!("{SCHEMA}._sqlx_migrations"));
-        migrator.run(&self.pool).await?;
-        Ok(())
+        store::migrate(
+            SERVICE,
+            &self.pool,
+            sqlx::migrate!("./migrations/catalog"),
+            SCHEMA,
+        )
+        .await
     }
 
     /// Whether every migration this build knows is applied.
     pub async fn migrations_current(&self) -> Result<bool, Error> {
-        let migrator = sqlx::migrate!("./migrations/catalog");
-        let latest = migrator.iter().map(|m| m.version).max().unwrap_or(0);
-        let applied: Option<(i64,)> =
-            sqlx::query_as("SELECT max(version) FROM catalog._sqlx_migrations WHERE success")
-                .fetch_optional(&self.pool)
-                .await
-                .unwrap_or(None);
-        Ok(applied.map(|(v,)| v) == Some(latest))
+        store::migrations_current(SERVICE, &self.pool, &MIGRATOR, SCHEMA).await
     }
 
     /// The pool, for callers with their own statements (tests, readiness).
@@ -237,87 +270,71 @@ impl Catalog {
         &self.pool
     }
 
+    /// Records a store view's website and root category (Magento's `store` and `store_group`),
+    /// which the category tree needs: its default root and which products it counts.
+    pub async fn set_store(
+        &self,
+        code: &str,
+        website_id: u32,
+        root_category_id: u64,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO catalog.store (code, website_id, root_category_id) VALUES ($1, $2, $3)
+             ON CONFLICT (code) DO UPDATE SET website_id = EXCLUDED.website_id,
+               root_category_id = EXCLUDED.root_category_id",
+        )
+        .bind(code)
+        .bind(website_id as i32)
+        .bind(root_category_id as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(db(SERVICE, "record store"))?;
+        Ok(())
+    }
+
     /// Applies one product document (eav-extract's shape: one product in one store view) read
     /// at `at`. Older than what the service holds for that product and store view, or than the
     /// product's deletion: ignored.
     pub async fn upsert_product(&self, document: &str, at: Position) -> Result<Applied, Error> {
-        let bad = |e: serde_json::Error| Error::BadDocument(e.to_string());
-        // One parse of the document: its members, values left as text; the columns are then
-        // read from those members.
-        let members: Members<'_> = serde_json::from_str(document).map_err(bad)?;
-        let f = ProductFields::deserialize(MapDeserializer::<_, serde_json::Error>::new(
-            members.0.iter().copied(),
-        ))
-        .map_err(bad)?;
-        let shape = magento_shape(&members);
-        let attrs: serde_json::Map<String, serde_json::Value> = f
-            .custom_attributes
-            .into_iter()
-            .map(|a| (a.attribute_code, a.value))
-            .collect();
+        let (f, shape): (ProductFields<'_>, String) = parse("product", document)?;
+        let attrs = attribute_map(f.custom_attributes);
         let price = f.price.map(|p| p.get().trim_matches('"').to_string());
-        let (file, offset) = (at.file as i64, at.offset as i64);
+        let categories: Vec<i64> = f
+            .extension_attributes
+            .category_links
+            .iter()
+            .filter_map(|l| l.category_id.parse().ok())
+            .collect();
 
-        let mut conn = self.pool.acquire().await.map_err(db("connect"))?;
-        let mut tx = conn.begin().await.map_err(db("begin"))?;
-        sqlx::query("INSERT INTO catalog.store (code) VALUES ($1) ON CONFLICT DO NOTHING")
-            .bind(f.store_code)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("record store"))?;
-        let codes: Vec<&String> = attrs.keys().collect();
-        sqlx::query(
-            "INSERT INTO catalog.attribute (code) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+        let mut conn = self.pool.acquire().await.map_err(db(SERVICE, "connect"))?;
+        let mut tx = conn.begin().await.map_err(db(SERVICE, "begin"))?;
+        self.record_store(&mut tx, f.store_code).await?;
+        let codes = attrs.keys().collect();
+        store::record_codes(
+            SERVICE,
+            &mut tx,
+            "catalog.attribute",
+            "catalog_product",
+            codes,
         )
-        .bind(codes)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("record attribute codes"))?;
-        // Inserts the product, or moves it to this position when the position is newer (also
-        // out of a tombstone). The conflicting row is locked either way; no row comes back when
-        // the product is at this position or a newer one.
-        let moved: Option<(bool,)> = sqlx::query_as(
-            "INSERT INTO catalog.product AS p (uuid, legacy_id, sku, source_file, source_offset)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (uuid) DO UPDATE SET sku = EXCLUDED.sku,
-               source_file = EXCLUDED.source_file, source_offset = EXCLUDED.source_offset,
-               deleted = false
-             WHERE (p.source_file, p.source_offset)
-                 < (EXCLUDED.source_file, EXCLUDED.source_offset)
-             RETURNING true",
-        )
-        .bind(f.uuid)
-        .bind(f.id)
-        .bind(&f.sku)
-        .bind(file)
-        .bind(offset)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db("write product"))?;
-        if moved.is_none() {
-            let (deleted,): (bool,) =
-                sqlx::query_as("SELECT deleted FROM catalog.product WHERE uuid = $1")
-                    .bind(f.uuid)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db("read product"))?;
-            if deleted {
-                tx.commit().await.map_err(db("commit"))?;
-                return Ok(Applied::Stale);
-            }
+        .await?;
+        if !PRODUCTS.advance(&mut tx, f.uuid, f.id, at).await? {
+            tx.commit().await.map_err(db(SERVICE, "commit"))?;
+            return Ok(Applied::Stale);
         }
         let written = sqlx::query(
             "INSERT INTO catalog.product_store AS s (product, store_code, sku, name, price, status,
-               visibility, type_id, attribute_set_id, created_at, updated_at, attrs, document,
-               source_file, source_offset)
+               visibility, type_id, attribute_set_id, created_at, updated_at, attrs, category_ids,
+               website_ids, document, source_file, source_offset)
              VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10::timestamp, $11::timestamp,
-               $12, $13::json, $14, $15)
+               $12, $13, $14, $15::json, $16, $17)
              ON CONFLICT (product, store_code) DO UPDATE SET
                sku = EXCLUDED.sku, name = EXCLUDED.name, price = EXCLUDED.price,
                status = EXCLUDED.status, visibility = EXCLUDED.visibility,
                type_id = EXCLUDED.type_id, attribute_set_id = EXCLUDED.attribute_set_id,
                created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
-               attrs = EXCLUDED.attrs, document = EXCLUDED.document,
+               attrs = EXCLUDED.attrs, category_ids = EXCLUDED.category_ids,
+               website_ids = EXCLUDED.website_ids, document = EXCLUDED.document,
                source_file = EXCLUDED.source_file, source_offset = EXCLUDED.source_offset
              WHERE (s.source_file, s.source_offset)
                  < (EXCLUDED.source_file, EXCLUDED.source_offset)",
@@ -334,19 +351,17 @@ impl Catalog {
         .bind(&f.created_at)
         .bind(&f.updated_at)
         .bind(serde_json::Value::Object(attrs))
+        .bind(categories)
+        .bind(&f.extension_attributes.website_ids)
         .bind(shape)
-        .bind(file)
-        .bind(offset)
+        .bind(at.file as i64)
+        .bind(at.offset as i64)
         .execute(&mut *tx)
         .await
-        .map_err(db("write product document"))?
+        .map_err(db(SERVICE, "write product document"))?
         .rows_affected();
-        tx.commit().await.map_err(db("commit"))?;
-        Ok(if written == 1 {
-            Applied::Written
-        } else {
-            Applied::Stale
-        })
+        tx.commit().await.map_err(db(SERVICE, "commit"))?;
+        Ok(applied(written))
     }
 
     /// Deletes a product (every store view) as of `at`, leaving a tombstone so that older
@@ -358,49 +373,97 @@ impl Catalog {
         legacy_id: u64,
         at: Position,
     ) -> Result<Applied, Error> {
-        let (file, offset) = (at.file as i64, at.offset as i64);
-        let mut conn = self.pool.acquire().await.map_err(db("connect"))?;
-        let mut tx = conn.begin().await.map_err(db("begin"))?;
-        let tombstone = sqlx::query(
-            "INSERT INTO catalog.product (uuid, legacy_id, sku, source_file, source_offset, deleted)
-             VALUES ($1, $2, NULL, $3, $4, true) ON CONFLICT (uuid) DO NOTHING",
+        PRODUCTS
+            .remove(&self.pool, uuid, legacy_id as i64, at)
+            .await
+    }
+
+    /// Applies one category document (eav-extract's shape: one category in one store view)
+    /// read at `at`, ordered as [`Catalog::upsert_product`] orders products.
+    pub async fn upsert_category(&self, document: &str, at: Position) -> Result<Applied, Error> {
+        let (f, shape): (CategoryFields<'_>, String) = parse("category", document)?;
+        let attrs = attribute_map(f.custom_attributes);
+        let anchor = attrs
+            .get("is_anchor")
+            .and_then(|v| v.as_str())
+            .is_some_and(|v| v != "0");
+        let mut conn = self.pool.acquire().await.map_err(db(SERVICE, "connect"))?;
+        let mut tx = conn.begin().await.map_err(db(SERVICE, "begin"))?;
+        self.record_store(&mut tx, f.store_code).await?;
+        let codes = attrs.keys().collect();
+        store::record_codes(
+            SERVICE,
+            &mut tx,
+            "catalog.attribute",
+            "catalog_category",
+            codes,
         )
-        .bind(uuid)
-        .bind(legacy_id as i64)
-        .bind(file)
-        .bind(offset)
+        .await?;
+        if !CATEGORIES.advance(&mut tx, f.uuid, f.id, at).await? {
+            tx.commit().await.map_err(db(SERVICE, "commit"))?;
+            return Ok(Applied::Stale);
+        }
+        let written = sqlx::query(
+            "INSERT INTO catalog.category_store AS s (category, store_code, legacy_id, parent_id,
+               name, is_active, position, level, path, include_in_menu, is_anchor, created_at,
+               updated_at, attrs, document, source_file, source_offset)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::timestamp,
+               $13::timestamp, $14, $15::json, $16, $17)
+             ON CONFLICT (category, store_code) DO UPDATE SET
+               legacy_id = EXCLUDED.legacy_id, parent_id = EXCLUDED.parent_id,
+               name = EXCLUDED.name, is_active = EXCLUDED.is_active,
+               position = EXCLUDED.position, level = EXCLUDED.level, path = EXCLUDED.path,
+               include_in_menu = EXCLUDED.include_in_menu, is_anchor = EXCLUDED.is_anchor,
+               created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
+               attrs = EXCLUDED.attrs, document = EXCLUDED.document,
+               source_file = EXCLUDED.source_file, source_offset = EXCLUDED.source_offset
+             WHERE (s.source_file, s.source_offset)
+                 < (EXCLUDED.source_file, EXCLUDED.source_offset)",
+        )
+        .bind(f.uuid)
+        .bind(f.store_code)
+        .bind(f.id)
+        .bind(f.parent_id)
+        .bind(&f.name)
+        .bind(f.is_active)
+        .bind(f.position)
+        .bind(f.level)
+        .bind(&f.path)
+        .bind(f.include_in_menu)
+        .bind(anchor)
+        .bind(&f.created_at)
+        .bind(&f.updated_at)
+        .bind(serde_json::Value::Object(attrs))
+        .bind(shape)
+        .bind(at.file as i64)
+        .bind(at.offset as i64)
         .execute(&mut *tx)
         .await
-        .map_err(db("delete product"))?
+        .map_err(db(SERVICE, "write category document"))?
         .rows_affected();
-        if tombstone == 1 {
-            tx.commit().await.map_err(db("commit"))?;
-            return Ok(Applied::Written);
-        }
-        let updated = sqlx::query(
-            "UPDATE catalog.product SET deleted = true, source_file = $2, source_offset = $3
-             WHERE uuid = $1 AND (source_file, source_offset) < ($2, $3)",
-        )
-        .bind(uuid)
-        .bind(file)
-        .bind(offset)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("delete product"))?
-        .rows_affected();
-        if updated == 1 {
-            sqlx::query("DELETE FROM catalog.product_store WHERE product = $1")
-                .bind(uuid)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("delete product"))?;
-        }
-        tx.commit().await.map_err(db("commit"))?;
-        Ok(if updated == 1 {
-            Applied::Written
-        } else {
-            Applied::Stale
-        })
+        tx.commit().await.map_err(db(SERVICE, "commit"))?;
+        Ok(applied(written))
+    }
+
+    /// Deletes a category (every store view) as of `at`, leaving a tombstone.
+    pub async fn delete_category(
+        &self,
+        uuid: Uuid,
+        legacy_id: u64,
+        at: Position,
+    ) -> Result<Applied, Error> {
+        CATEGORIES
+            .remove(&self.pool, uuid, legacy_id as i64, at)
+            .await
+    }
+
+    async fn record_store(&self, tx: &mut sqlx::PgConnection, code: &str) -> Result<(), Error> {
+        sqlx::query("INSERT INTO catalog.store (code) VALUES ($1) ON CONFLICT DO NOTHING")
+            .bind(code)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(SERVICE, "record store"))?;
+        Ok(())
     }
 
     /// The product document of `sku` in store view `store`, as Magento answers it.
@@ -413,7 +476,21 @@ impl Catalog {
         .bind(sku)
         .fetch_optional(&self.pool)
         .await
-        .map_err(db("read product"))?;
+        .map_err(db(SERVICE, "read product"))?;
+        Ok(row.map(|(d,)| d))
+    }
+
+    /// The category document of `id` in store view `store`, as Magento answers it.
+    pub async fn category(&self, store: &str, id: i64) -> Result<Option<String>, Error> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT document::text FROM catalog.category_store
+             WHERE store_code = $1 AND legacy_id = $2",
+        )
+        .bind(store)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db(SERVICE, "read category"))?;
         Ok(row.map(|(d,)| d))
     }
 
@@ -424,158 +501,191 @@ impl Catalog {
         store: &str,
         criteria: &Criteria,
     ) -> Result<(Vec<String>, i64), ListError> {
-        let (from, order, sql) = self.product_query(store, criteria).await?;
-        // The SQL holds only fixed column expressions, attribute codes checked by `is_code` and
-        // `$n` parameters: every value sent is bound.
-        let count_sql = format!("SELECT count(*) {from}");
-        let (total,) = bind(
-            sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql)),
-            &sql,
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|e| ListError::Db(db("count products")(e)))?;
-        let page_sql = format!(
-            "SELECT s.document::text {from} ORDER BY {order}{}",
-            criteria.limit(total)
-        );
-        let docs = bind(
-            sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(page_sql)),
-            &sql,
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| ListError::Db(db("list products")(e)))?;
-        Ok((docs.into_iter().map(|(d,)| d).collect(), total))
+        self.product_list(store, criteria)
+            .await?
+            .run(&self.pool, criteria)
+            .await
     }
 
-    /// PostgreSQL's plan for the page query of a product list, with sequential scans made as
-    /// expensive as the planner allows, so the plan shows whether an index can serve it.
+    /// PostgreSQL's plan for a product list (see [`List::explain`]).
     pub async fn explain_products(
         &self,
         store: &str,
         criteria: &Criteria,
     ) -> Result<String, ListError> {
-        let (from, order, sql) = self.product_query(store, criteria).await?;
-        let mut conn = self
-            .pool
-            .acquire()
+        self.product_list(store, criteria)
+            .await?
+            .explain(&self.pool)
             .await
-            .map_err(|e| ListError::Db(db("connect")(e)))?;
-        let mut tx = conn
-            .begin()
-            .await
-            .map_err(|e| ListError::Db(db("begin")(e)))?;
-        sqlx::query("SET LOCAL enable_seqscan = off")
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| ListError::Db(db("explain")(e)))?;
-        let explain = format!("EXPLAIN SELECT s.document::text {from} ORDER BY {order} LIMIT 20");
-        let rows = bind(
-            sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(explain)),
-            &sql,
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| ListError::Db(db("explain")(e)))?;
-        Ok(rows
-            .into_iter()
-            .map(|(l,)| l)
-            .collect::<Vec<_>>()
-            .join("\n"))
     }
 
-    /// The `FROM … WHERE …` and `ORDER BY` of a product list, with their parameters.
-    async fn product_query(
+    /// The categories of store view `store` that `criteria` selects.
+    pub async fn categories(
         &self,
         store: &str,
         criteria: &Criteria,
-    ) -> Result<(String, String, Sql), ListError> {
-        let mut sql = Sql::default();
-        let store_param = sql.bind(Param::Text(store.to_string()));
-        // The custom attribute codes among the filter and sort fields, looked up at once.
-        let fields = criteria
-            .filter_groups
-            .iter()
-            .flatten()
-            .map(|f| &f.field)
-            .chain(criteria.sort_orders.iter().flatten().map(|s| &s.field));
-        let wanted: Vec<String> = fields
-            .filter_map(|f| f.as_deref())
-            .filter(|f| product_column(f).is_none())
-            .map(str::to_string)
-            .collect();
-        let known = self.known_attributes(&wanted).await?;
-        let mut conditions = format!("s.store_code = {store_param} AND NOT p.deleted");
-        for group in &criteria.filter_groups {
-            let mut any = Vec::new();
-            for f in group {
-                let field = f.field.as_deref().unwrap_or("");
-                let col = match product_column(field) {
-                    Some(c) => c,
-                    None if known.iter().any(|k| k == field) => attribute_column(field),
-                    None => {
-                        return Err(ListError::Bad(BadRequest {
-                            message: "Invalid attribute name: %1".into(),
-                            parameters: Some(serde_json::json!([field])),
-                        }));
-                    }
-                };
-                let cond = search::Condition::parse(f.condition_type.as_deref())
-                    .unwrap_or(search::Condition::Eq);
-                any.push(search::condition(
-                    &mut sql,
-                    &col,
-                    cond,
-                    f.value.as_deref().unwrap_or(""),
-                ));
-            }
-            if !any.is_empty() {
-                conditions.push_str(&format!(" AND ({})", any.join(" OR ")));
-            }
-        }
-        let mut order = Vec::new();
-        for s in criteria.sort_orders.iter().flatten() {
-            let field = s.field.as_deref().unwrap_or("");
-            // Magento's EAV collections ignore a sort on an attribute they do not know.
-            let col = match product_column(field) {
-                Some(c) => c,
-                None if known.iter().any(|k| k == field) => attribute_column(field),
-                None => continue,
-            };
-            let expr = if col.kind == Kind::Text {
-                format!("lower({})", col.sql)
-            } else {
-                col.sql
-            };
-            // MySQL puts NULLs first in ascending order.
-            order.push(match s.direction.as_deref() {
-                Some("DESC") => format!("{expr} DESC NULLS LAST"),
-                _ => format!("{expr} ASC NULLS FIRST"),
-            });
-        }
-        order.push("p.legacy_id".into());
-        let from = format!(
-            "FROM catalog.product_store s JOIN catalog.product p ON p.uuid = s.product WHERE {conditions}"
-        );
-        Ok((from, order.join(", "), sql))
+    ) -> Result<(Vec<String>, i64), ListError> {
+        self.category_list(store, criteria)
+            .await?
+            .run(&self.pool, criteria)
+            .await
     }
 
-    async fn known_attributes(&self, codes: &[String]) -> Result<Vec<String>, ListError> {
-        if codes.is_empty() {
-            return Ok(Vec::new());
+    /// PostgreSQL's plan for a category list.
+    pub async fn explain_categories(
+        &self,
+        store: &str,
+        criteria: &Criteria,
+    ) -> Result<String, ListError> {
+        self.category_list(store, criteria)
+            .await?
+            .explain(&self.pool)
+            .await
+    }
+
+    async fn product_list(&self, store: &str, criteria: &Criteria) -> Result<List, ListError> {
+        self.list(
+            store,
+            criteria,
+            "catalog_product",
+            product_column,
+            "s.document::text",
+            "FROM catalog.product_store s JOIN catalog.product p ON p.uuid = s.product
+             WHERE NOT p.deleted AND",
+            "p.legacy_id",
+        )
+        .await
+    }
+
+    async fn category_list(&self, store: &str, criteria: &Criteria) -> Result<List, ListError> {
+        self.list(
+            store,
+            criteria,
+            "catalog_category",
+            category_column,
+            "s.document::text",
+            "FROM catalog.category_store s WHERE",
+            "s.legacy_id",
+        )
+        .await
+    }
+
+    /// A list of one entity type's store-view rows (`s`), filtered by store view first.
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        store: &str,
+        criteria: &Criteria,
+        entity: &str,
+        columns: fn(&str) -> Option<Column>,
+        document: &'static str,
+        from: &str,
+        tiebreak: &str,
+    ) -> Result<List, ListError> {
+        let wanted = search::other_fields(criteria, |f| columns(f).is_some());
+        let known =
+            store::known_codes(SERVICE, &self.pool, "catalog.attribute", entity, wanted).await?;
+        let mut sql = Sql::default();
+        let store_param = sql.bind(Param::Text(store.to_string()));
+        let column = |f: &str| {
+            columns(f).or_else(|| {
+                known
+                    .iter()
+                    .any(|k| k == f)
+                    .then(|| attribute_column("s", f))
+            })
+        };
+        let (conditions, mut order) =
+            search::clauses(criteria, &mut sql, column).map_err(ListError::Bad)?;
+        let mut wheres = vec![format!("s.store_code = {store_param}")];
+        wheres.extend(conditions);
+        order.push(tiebreak.into());
+        Ok(List {
+            service: SERVICE,
+            document,
+            from: format!("{from} {}", wheres.join(" AND ")),
+            order: order.join(", "),
+            sql,
+        })
+    }
+
+    /// The category tree of store view `store` (`CategoryManagementInterface::getTree`): from
+    /// `root` (`None`: the store view's root category, or the top-level category when the
+    /// store's root is not known or the store is the admin store), `depth` levels down (`None`:
+    /// all). Each node's product count is the number of the store's website's products in the
+    /// category or, for an anchor category, in it or any category below it.
+    pub async fn category_tree(
+        &self,
+        store: &str,
+        root: Option<i64>,
+        depth: Option<u32>,
+    ) -> Result<String, TreeError> {
+        let (website, store_root): (Option<i32>, Option<i64>) = sqlx::query_as(
+            "SELECT website_id, root_category_id FROM catalog.store WHERE code = $1
+             UNION ALL SELECT NULL, NULL LIMIT 1",
+        )
+        .bind(store)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db(SERVICE, "read store"))?;
+        let root_path: Option<(String,)> = match root.or(store_root) {
+            Some(id) => sqlx::query_as(
+                "SELECT path FROM catalog.category_store WHERE store_code = $1 AND legacy_id = $2",
+            )
+            .bind(store)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db(SERVICE, "read category"))?,
+            None => sqlx::query_as(
+                "SELECT path FROM catalog.category_store WHERE store_code = $1 AND level = 0
+                 ORDER BY legacy_id LIMIT 1",
+            )
+            .bind(store)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db(SERVICE, "read category"))?,
+        };
+        let Some((path,)) = root_path else {
+            return Err(TreeError::NoSuchCategory(root.or(store_root).unwrap_or(1)));
+        };
+        // The subtree, and per node the products counted: directly linked ones, or for an
+        // anchor the distinct products linked anywhere in its own subtree.
+        let nodes: Vec<Node> = sqlx::query_as(
+            "WITH tree AS (
+                   SELECT legacy_id, parent_id, name, is_active, position, level, path, is_anchor
+                   FROM catalog.category_store
+                   WHERE store_code = $1 AND (path = $2 OR path LIKE $2 || '/%'))
+                 SELECT t.legacy_id, t.parent_id, t.name, t.is_active, t.position, t.level,
+                   (SELECT count(*) FROM catalog.product_store p
+                    WHERE p.store_code = $1
+                      AND ($3::integer IS NULL OR $3 = 0 OR p.website_ids @> ARRAY[$3])
+                      AND p.category_ids && CASE WHEN t.is_anchor THEN ARRAY(
+                            SELECT d.legacy_id FROM catalog.category_store d
+                            WHERE d.store_code = $1
+                              AND (d.path = t.path OR d.path LIKE t.path || '/%'))
+                          ELSE ARRAY[t.legacy_id] END) AS product_count
+                 FROM tree t
+                 ORDER BY t.level, t.position, t.legacy_id",
+        )
+        .bind(store)
+        .bind(&path)
+        .bind(website)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db(SERVICE, "read category tree"))?;
+
+        let mut children: std::collections::HashMap<i64, Vec<usize>> = Default::default();
+        for (i, n) in nodes.iter().enumerate().skip(1) {
+            if let Some(p) = n.parent_id {
+                children.entry(p).or_default().push(i);
+            }
         }
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT code FROM catalog.attribute WHERE code = ANY($1)")
-                .bind(codes)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| ListError::Db(db("read attribute codes")(e)))?;
-        Ok(rows
-            .into_iter()
-            .map(|(c,)| c)
-            .filter(|c| is_code(c))
-            .collect())
+        let mut out = String::new();
+        if let Some(top) = nodes.first() {
+            top.write(&mut out, &nodes, &children, depth, 0);
+        }
+        Ok(out)
     }
 
     /// Whether the service holds documents of store view `code`.
@@ -585,7 +695,15 @@ impl Catalog {
                 .bind(code)
                 .fetch_one(&self.pool)
                 .await
-                .map_err(db("read stores"))?;
+                .map_err(db(SERVICE, "read stores"))?;
         Ok(known)
+    }
+}
+
+fn applied(rows_written: u64) -> Applied {
+    if rows_written == 1 {
+        Applied::Written
+    } else {
+        Applied::Stale
     }
 }

@@ -1,14 +1,21 @@
 //! The new services on PostgreSQL, answering Magento's REST URLs with Magento's JSON.
 //!
-//! Built so far: the catalog service's products — its schema (sqlx migrations in the service's
-//! own database), the write API the pipeline uses ([`catalog::Catalog::upsert_product`] and
-//! [`catalog::Catalog::delete_product`], ordered by source position) and
-//! `GET /rest[/<store>]/V1/products/{sku}` ([`http`]).
+//! - [`catalog`]: products and categories, in the catalog service's own database;
+//! - [`customer`]: customers with their addresses, in the customer service's own database;
+//! - [`http`]: the routes of each service, the caller's identity as ficus-proxy passes it, and
+//!   the operations endpoints (`/healthz`, `/readyz`, `/metrics`) with JSON access logs.
+//!
+//! Each service's write API (`upsert_*`, `delete_*`, ordered by source position) is the one owner
+//! of its schema: eav-extract's back-fill and cdc-sync both go through it.
 #![forbid(unsafe_code)]
 
 pub mod catalog;
+pub mod config;
+pub mod customer;
 pub mod http;
 pub mod search;
+mod shape;
+mod store;
 
 /// Where in Magento's binlog a change was read: the binlog file's number and the offset in it.
 /// eav-extract's snapshot position for a back-fill; the end of the transaction for cdc-sync.
@@ -30,4 +37,65 @@ impl Position {
             offset,
         })
     }
+}
+
+/// Whether a change was applied or was older than what the service holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Written.
+    Written,
+    /// Older than (or as old as) what is stored: ignored.
+    Stale,
+}
+
+/// What can go wrong in a service's database.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A document is not of eav-extract's shape for its entity.
+    #[error("not a {entity} document: {reason}")]
+    BadDocument {
+        /// The entity type expected.
+        entity: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The database refused or failed.
+    #[error("{service} database ({what}): {source}")]
+    Db {
+        /// The service.
+        service: &'static str,
+        /// What was being done.
+        what: &'static str,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The connection string does not parse.
+    #[error("invalid DSN {dsn}: {reason}")]
+    BadDsn {
+        /// The DSN, password masked.
+        dsn: String,
+        /// What the parser said.
+        reason: String,
+    },
+    /// Migrations failed.
+    #[error("migrating the {service} database failed: {source}")]
+    Migrate {
+        /// The service.
+        service: &'static str,
+        /// What sqlx said.
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+/// Why a list could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    /// The request is wrong (400).
+    #[error("{}", .0.message)]
+    Bad(search::BadRequest),
+    /// The database failed (500).
+    #[error(transparent)]
+    Db(#[from] Error),
 }

@@ -195,7 +195,8 @@ fn slot(keys: &mut Vec<String>, index: &str) -> usize {
     }
 }
 
-fn int(name: &str, value: &str) -> Result<i64, BadRequest> {
+/// `value` as an integer, or Magento's 400 for a parameter `name` that is not one.
+pub fn int(name: &str, value: &str) -> Result<i64, BadRequest> {
     value.trim().parse().map_err(|_| BadRequest {
         message: format!(
             "Error occurred during \"{name}\" processing. The \"{value}\" value's type is invalid. The \"int\" type was expected. Verify and try again."
@@ -368,8 +369,10 @@ impl Criteria {
 pub enum Kind {
     /// Text, compared case-insensitively (Magento's columns use a `_ci` collation).
     Text,
-    /// A number (integer or decimal).
+    /// A decimal number.
     Number,
+    /// An integer column: integral values compare as `bigint`, so its indexes serve.
+    Integer,
     /// A date and time.
     Timestamp,
 }
@@ -409,6 +412,68 @@ impl Sql {
     }
 }
 
+/// The `WHERE` conditions (each group a parenthesised OR, AND-ed; empty without filters) and
+/// the `ORDER BY` terms of `criteria`, with values appended to `sql`. `column` names the
+/// fields the entity knows: a filter on any other field is refused as Magento refuses it
+/// (`Invalid attribute name: %1`), a sort on one is ignored, as Magento's EAV collections do.
+/// Text sorts compare lower-cased; NULLs come first ascending, as in MySQL.
+pub fn clauses(
+    criteria: &Criteria,
+    sql: &mut Sql,
+    column: impl Fn(&str) -> Option<Column>,
+) -> Result<(Vec<String>, Vec<String>), BadRequest> {
+    let mut conditions = Vec::new();
+    for group in &criteria.filter_groups {
+        let mut any = Vec::new();
+        for f in group {
+            let field = f.field.as_deref().unwrap_or("");
+            let Some(col) = column(field) else {
+                return Err(BadRequest {
+                    message: "Invalid attribute name: %1".into(),
+                    parameters: Some(json!([field])),
+                });
+            };
+            let cond = Condition::parse(f.condition_type.as_deref()).unwrap_or(Condition::Eq);
+            any.push(condition(sql, &col, cond, f.value.as_deref().unwrap_or("")));
+        }
+        if !any.is_empty() {
+            conditions.push(format!("({})", any.join(" OR ")));
+        }
+    }
+    let mut order = Vec::new();
+    for s in criteria.sort_orders.iter().flatten() {
+        let Some(col) = column(s.field.as_deref().unwrap_or("")) else {
+            continue;
+        };
+        let expr = if col.kind == Kind::Text {
+            format!("lower({})", col.sql)
+        } else {
+            col.sql
+        };
+        order.push(match s.direction.as_deref() {
+            Some("DESC") => format!("{expr} DESC NULLS LAST"),
+            _ => format!("{expr} ASC NULLS FIRST"),
+        });
+    }
+    Ok((conditions, order))
+}
+
+/// The fields of `criteria`'s filters and sort orders, for which `known` is false (custom
+/// attribute codes to look up).
+pub fn other_fields(criteria: &Criteria, known: impl Fn(&str) -> bool) -> Vec<String> {
+    let filters = criteria.filter_groups.iter().flatten().map(|f| &f.field);
+    let sorts = criteria.sort_orders.iter().flatten().map(|s| &s.field);
+    let mut out: Vec<String> = filters
+        .chain(sorts)
+        .filter_map(|f| f.as_deref())
+        .filter(|f| !known(f))
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 fn is_number(v: &str) -> bool {
     let v = v.trim();
     let v = v.strip_prefix('-').unwrap_or(v);
@@ -416,6 +481,10 @@ fn is_number(v: &str) -> bool {
         && v.chars().filter(|c| *c == '.').count() <= 1
         && v.chars().all(|c| c.is_ascii_digit() || c == '.')
         && v != "."
+}
+
+fn is_integer(v: &str) -> bool {
+    v.trim().parse::<i64>().is_ok()
 }
 
 fn is_timestamp(v: &str) -> bool {
@@ -444,12 +513,13 @@ pub fn condition(sql: &mut Sql, col: &Column, cond: Condition, value: &str) -> S
     // A value that cannot be of the column's type is compared as text, as MySQL would coerce.
     let typed = match col.kind {
         Kind::Text => true,
-        Kind::Number => is_number(value),
+        Kind::Number | Kind::Integer => is_number(value),
         Kind::Timestamp => is_timestamp(value),
     };
     let (lhs, cast) = match (col.kind, typed) {
         (Kind::Text, _) => (format!("lower({})", col.sql), ""),
-        (Kind::Number, true) => (col.sql.clone(), "::numeric"),
+        (Kind::Integer, true) if is_integer(value) => (col.sql.clone(), "::bigint"),
+        (Kind::Number | Kind::Integer, true) => (col.sql.clone(), "::numeric"),
         (Kind::Timestamp, true) => (col.sql.clone(), "::timestamp"),
         (_, false) => (format!("({})::text", col.sql), ""),
     };
@@ -481,7 +551,10 @@ pub fn condition(sql: &mut Sql, col: &Column, cond: Condition, value: &str) -> S
             let list: Vec<&str> = value.split(',').map(str::trim).collect();
             let array = match col.kind {
                 Kind::Text => Some("text[]"),
-                Kind::Number => list.iter().all(|v| is_number(v)).then_some("numeric[]"),
+                Kind::Integer if list.iter().all(|v| is_integer(v)) => Some("bigint[]"),
+                Kind::Number | Kind::Integer => {
+                    list.iter().all(|v| is_number(v)).then_some("numeric[]")
+                }
                 Kind::Timestamp => list
                     .iter()
                     .all(|v| is_timestamp(v))
@@ -523,6 +596,12 @@ pub fn condition(sql: &mut Sql, col: &Column, cond: Condition, value: &str) -> S
         C::Null => return format!("{} IS NULL", col.sql),
         C::Notnull => return format!("{} IS NOT NULL", col.sql),
     };
+    if col.kind == Kind::Timestamp && typed {
+        // Written as a constant, so the planner estimates it from the column's statistics
+        // (a text parameter cast to timestamp is opaque to it). Safe: `is_timestamp` admits
+        // digits, '-', ':' and one space only.
+        return format!("{lhs} {op} TIMESTAMP '{}'", value.trim());
+    }
     let p = sql.bind(Param::Text(text_value(value)));
     format!("{lhs} {op} {p}{cast}")
 }

@@ -2,163 +2,15 @@
 //! multistore Magento is back-filled with eav-extract's documents through the write API, then
 //! every product is read back per store view through the routes.
 
-use std::io::{Read, Write};
+mod common;
+
 use std::net::SocketAddr;
 
-use ficus_eav_extract::{Kind, Options, SinkSpec};
-use ficus_id_map::magento::MagentoDsn;
-use ficus_magento_fixture::Edition;
-use ficus_magento_fixture::testing::*;
+use common::*;
 use ficus_services::Position;
-use ficus_services::catalog::{Applied, Catalog, Error};
-use ficus_services::http::{Config, IDENTITY_HEADER, SECRET_HEADER, router};
+use ficus_services::catalog::{Applied, Error};
+use ficus_services::http::{IDENTITY_HEADER, SECRET_HEADER};
 use serde_json::Value;
-
-const SECRET: &str = "s3cret-from-the-proxy";
-const NOT_FOUND: &str = r#"{"message":"The product that was requested doesn't exist. Verify the product and try again."}"#;
-
-/// Serves the routes on a free loopback port.
-async fn serve(catalog: Catalog, guest_catalog: bool) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = router(
-        catalog,
-        Config {
-            default_store: "default".into(),
-            admin_store: "admin".into(),
-            gateway_secret: Some(SECRET.into()),
-            guest_catalog,
-        },
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
-}
-
-/// One HTTP/1.1 GET on its own connection: (status, body).
-async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    request.push_str("\r\n");
-    tokio::task::spawn_blocking(move || {
-        let mut s = std::net::TcpStream::connect(addr).expect("connect");
-        s.write_all(request.as_bytes()).expect("send");
-        let mut response = String::new();
-        s.read_to_string(&mut response).expect("read");
-        let status = response[9..12].parse().expect("status");
-        let body = response
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        (status, body)
-    })
-    .await
-    .expect("request")
-}
-
-const ADMIN: &[(&str, &str)] = &[(SECRET_HEADER, SECRET), (IDENTITY_HEADER, "admin")];
-
-/// Percent-encodes a path segment.
-fn segment(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// What Magento answers for an eav-extract document: the document without the two members ficus
-/// puts first (`uuid`, `store_code`), everything else as it stands.
-fn as_magento_answers(line: &str) -> String {
-    let v: Value = serde_json::from_str(line).expect("json");
-    let prefix = format!(
-        "{{\"uuid\":{},\"store_code\":{},",
-        v["uuid"], v["store_code"]
-    );
-    let rest = line
-        .strip_prefix(&prefix)
-        .expect("uuid and store_code lead");
-    format!("{{{rest}")
-}
-
-/// A generated Magento store back-filled into a catalog database through eav-extract and the
-/// write API.
-struct Backfill {
-    magento: String,
-    target: String,
-    out: std::path::PathBuf,
-    catalog: Catalog,
-    text: String,
-    at: Position,
-}
-
-impl Backfill {
-    async fn new(name: &str, profile: &str) -> Backfill {
-        let magento = magento_store(name, profile, 11, Edition::Ce).await;
-        let target = pg_database(name).await;
-        let out = std::env::temp_dir().join(format!("ficus-{name}-{}.jsonl", std::process::id()));
-        let summary = ficus_eav_extract::extract(
-            &Options {
-                source: MagentoDsn::parse(&magento).expect("dsn"),
-                kinds: vec![Kind::Product],
-                stores: Vec::new(),
-                labels: false,
-                chunk_size: 500,
-                max_rows_per_second: None,
-                namespace: ficus_id_map::DEFAULT_NAMESPACE,
-                sink: SinkSpec::Jsonl(out.clone()),
-                resume: false,
-                value_reads: ficus_eav_extract::ValueReads::Scan,
-                spill_dir: None,
-                bucket_bytes: ficus_eav_extract::DEFAULT_BUCKET_BYTES,
-            },
-            |_| {},
-            std::future::pending(),
-        )
-        .await
-        .expect("extract");
-        let snapshot = summary.position.expect("binlog on");
-        let at = Position::from_binlog(&snapshot.file, snapshot.position).expect("position");
-        let text = std::fs::read_to_string(&out).expect("documents");
-        let catalog = Catalog::connect(&target).await.expect("connect");
-        catalog.migrate().await.expect("migrate");
-        catalog.migrate().await.expect("migrate twice is a no-op");
-        for line in text.lines() {
-            assert_eq!(
-                catalog.upsert_product(line, at).await.expect("upsert"),
-                Applied::Written
-            );
-        }
-        Backfill {
-            magento,
-            target,
-            out,
-            catalog,
-            text,
-            at,
-        }
-    }
-
-    fn lines(&self) -> Vec<&str> {
-        self.text.lines().collect()
-    }
-
-    async fn drop(self) {
-        let _ = std::fs::remove_file(&self.out);
-        for suffix in ["checkpoint.json", "manifest.json"] {
-            let _ = std::fs::remove_file(self.out.with_extension(format!("jsonl.{suffix}")));
-        }
-        drop(self.catalog);
-        drop_pg(&self.target).await;
-        drop_magento(&self.magento).await;
-    }
-}
 
 #[tokio::test]
 async fn backfilled_products_answer_in_magentos_shape_per_store_view() {
@@ -315,15 +167,10 @@ async fn backfilled_products_answer_in_magentos_shape_per_store_view() {
         .upsert_product(r#"{"sku":"x"}"#, later(30))
         .await
         .expect_err("bad document");
-    assert!(matches!(err, Error::BadDocument(_)), "{err}");
+    assert!(matches!(err, Error::BadDocument { .. }), "{err}");
     assert!(err.to_string().contains("uuid"), "{err}");
 
     backfill.drop().await;
-}
-
-/// Percent-encodes a query component.
-fn q(s: &str) -> String {
-    segment(s)
 }
 
 /// `GET /rest/<store>/V1/products?<query>` as an admin: (status, body as JSON).
@@ -331,39 +178,6 @@ async fn list(addr: SocketAddr, store: &str, query: &str) -> (u16, Value) {
     let (status, body) = get(addr, &format!("/rest/{store}/V1/products?{query}"), ADMIN).await;
     let v = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{query}: {e}: {body}"));
     (status, v)
-}
-
-/// The ids of a list answer's items, in order.
-fn ids(v: &Value) -> Vec<u64> {
-    v["items"]
-        .as_array()
-        .unwrap_or_else(|| panic!("items in {v}"))
-        .iter()
-        .map(|i| i["id"].as_u64().expect("id"))
-        .collect()
-}
-
-/// A custom attribute's value in a document.
-fn custom<'v>(doc: &'v Value, code: &str) -> Option<&'v Value> {
-    doc["custom_attributes"]
-        .as_array()?
-        .iter()
-        .find(|a| a["attribute_code"] == code)
-        .map(|a| &a["value"])
-}
-
-/// One filter as query parameters: group `g`, filter `f`.
-fn filter(g: usize, f: usize, field: &str, value: &str, condition: &str) -> String {
-    let p = format!("searchCriteria[filter_groups][{g}][filters][{f}]");
-    format!(
-        "{}={}&{}={}&{}={}",
-        q(&format!("{p}[field]")),
-        q(field),
-        q(&format!("{p}[value]")),
-        q(value),
-        q(&format!("{p}[condition_type]")),
-        q(condition)
-    )
 }
 
 #[tokio::test]

@@ -1,0 +1,141 @@
+//! The customer service's routes, with Magento's ACL: a customer by id and the search need an
+//! admin or integration caller (`Magento_Customer::customer`); `/V1/customers/me` answers the
+//! calling customer (`self`).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+
+use super::{
+    Caller, Gateway, forged, internal, is_store_code, json, list, no_route, no_such_entity,
+    unauthorized,
+};
+use crate::customer::Customers;
+use crate::search;
+
+const CUSTOMER: &str = "Magento_Customer::customer";
+
+#[derive(Debug)]
+struct App {
+    customers: Customers,
+    gateway: Gateway,
+}
+
+type Shared = State<Arc<App>>;
+
+/// The customer service's routes (without the operations endpoints; see [`super::ops`]).
+/// Customers have no store dimension: a store code in the URL changes nothing, but must be one
+/// (letters, digits, underscores, from a letter).
+pub fn router(customers: Customers, gateway: Gateway) -> Router {
+    let app = Arc::new(App { customers, gateway });
+    Router::new()
+        .route("/rest/V1/customers/me", get(me))
+        .route("/rest/{store}/V1/customers/me", get(me_in))
+        .route("/rest/V1/customers/search", get(search))
+        .route("/rest/{store}/V1/customers/search", get(search_in))
+        .route("/rest/V1/customers/{id}", get(by_id))
+        .route("/rest/{store}/V1/customers/{id}", get(by_id_in))
+        .route("/readyz", get(ready))
+        .with_state(app)
+}
+
+impl App {
+    /// `None` when the store code (if any) is a store code and the caller may read
+    /// `resource` (`self`: a customer), else the response refusing the request.
+    async fn refuse(
+        &self,
+        headers: &HeaderMap,
+        store: Option<&str>,
+        resource: &str,
+    ) -> Option<Response> {
+        if store.is_some_and(|code| !is_store_code(code)) {
+            return Some(no_route().await);
+        }
+        match (self.gateway.caller(headers), resource) {
+            (Caller::Forged, _) => Some(forged()),
+            (Caller::Customer(_), "self") | (Caller::Admin, CUSTOMER) => None,
+            _ => Some(unauthorized(resource)),
+        }
+    }
+
+    async fn customer(&self, id: i64) -> Response {
+        match self.customers.customer(id).await {
+            Ok(Some(doc)) => json(StatusCode::OK, doc),
+            Ok(None) => no_such_entity("customerId", id),
+            Err(e) => internal(&e),
+        }
+    }
+
+    async fn by_id(&self, store: Option<&str>, id: &str, headers: &HeaderMap) -> Response {
+        if let Some(refused) = self.refuse(headers, store, CUSTOMER).await {
+            return refused;
+        }
+        match search::int("customerId", id) {
+            Ok(id) => self.customer(id).await,
+            Err(bad) => json(StatusCode::BAD_REQUEST, bad.body()),
+        }
+    }
+
+    async fn me(&self, store: Option<&str>, headers: &HeaderMap) -> Response {
+        if let Some(refused) = self.refuse(headers, store, "self").await {
+            return refused;
+        }
+        match self.gateway.caller(headers) {
+            Caller::Customer(id) => self.customer(id).await,
+            _ => unauthorized("self"),
+        }
+    }
+
+    async fn search(
+        &self,
+        store: Option<&str>,
+        query: Option<&str>,
+        headers: &HeaderMap,
+    ) -> Response {
+        if let Some(refused) = self.refuse(headers, store, CUSTOMER).await {
+            return refused;
+        }
+        list(query, async |c| self.customers.search(c).await).await
+    }
+}
+
+async fn me(State(app): Shared, headers: HeaderMap) -> Response {
+    app.me(None, &headers).await
+}
+
+async fn me_in(State(app): Shared, Path(store): Path<String>, headers: HeaderMap) -> Response {
+    app.me(Some(&store), &headers).await
+}
+
+async fn search(State(app): Shared, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
+    app.search(None, q.as_deref(), &headers).await
+}
+
+async fn search_in(
+    State(app): Shared,
+    Path(store): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    app.search(Some(&store), q.as_deref(), &headers).await
+}
+
+async fn by_id(State(app): Shared, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    app.by_id(None, &id, &headers).await
+}
+
+async fn by_id_in(
+    State(app): Shared,
+    Path((store, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    app.by_id(Some(&store), &id, &headers).await
+}
+
+async fn ready(State(app): Shared) -> Response {
+    super::readiness(app.customers.migrations_current().await)
+}

@@ -1,0 +1,327 @@
+//! What every service's database shares: connecting, migrating, ordering changes by source
+//! position, and answering lists.
+//!
+//! Every entity is kept in two tables: an identity table (`uuid`, `legacy_id`, the newest
+//! position applied, `deleted`) and a table of views (one row per store view, or one row for
+//! entities without a store dimension) holding the columns lists filter on and the document.
+//! A change older than what the identity row holds is ignored, and a delete leaves a tombstone
+//! that older upserts cannot pass, so replays and out-of-order retries leave the same state.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Connection, PgConnection, Postgres};
+use uuid::Uuid;
+
+use ficus_id_map::magento::mask_password;
+
+use crate::search::{Criteria, Param, Sql};
+use crate::{Applied, Error, ListError, Position};
+
+/// Maps a driver error of `service` doing `what`.
+pub(crate) fn db(service: &'static str, what: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
+    move |source| Error::Db {
+        service,
+        what,
+        source,
+    }
+}
+
+/// Connects a pool to `dsn`; does not migrate.
+pub(crate) async fn connect(service: &'static str, dsn: &str) -> Result<PgPool, Error> {
+    let options = PgConnectOptions::from_str(dsn).map_err(|e| Error::BadDsn {
+        dsn: mask_password(dsn),
+        reason: e.to_string(),
+    })?;
+    PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(db(service, "connect"))
+}
+
+/// Applies `migrator`'s pending migrations into `schema`, each in a transaction, recording them
+/// in `<schema>._sqlx_migrations`.
+pub(crate) async fn migrate(
+    service: &'static str,
+    pool: &PgPool,
+    mut migrator: Migrator,
+    schema: &'static str,
+) -> Result<(), Error> {
+    migrator.create_schema(schema);
+    migrator.dangerous_set_table_name(format!("{schema}._sqlx_migrations"));
+    migrator
+        .run(pool)
+        .await
+        .map_err(|source| Error::Migrate { service, source })
+}
+
+/// Whether every migration `migrator` knows is applied in `schema`.
+pub(crate) async fn migrations_current(
+    service: &'static str,
+    pool: &PgPool,
+    migrator: &Migrator,
+    schema: &str,
+) -> Result<bool, Error> {
+    let latest = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+    let sql = format!("SELECT max(version) FROM {schema}._sqlx_migrations WHERE success");
+    let applied: Option<i64> = match sqlx::query_as::<_, (Option<i64>,)>(sqlx::AssertSqlSafe(sql))
+        .fetch_one(pool)
+        .await
+    {
+        Ok((v,)) => v,
+        // A database never migrated has no such table: not current, not an error.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => None,
+        Err(e) => return Err(db(service, "read migrations")(e)),
+    };
+    Ok(applied == Some(latest))
+}
+
+/// One entity type's two tables.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ledger {
+    /// The service, for errors.
+    pub service: &'static str,
+    /// The identity table, e.g. `catalog.product`.
+    pub entity: &'static str,
+    /// The views table, e.g. `catalog.product_store`.
+    pub views: &'static str,
+    /// The views table's column referencing the identity's uuid.
+    pub key: &'static str,
+}
+
+impl Ledger {
+    /// Moves the entity to `at` (recording it when new, reviving it from a tombstone when `at`
+    /// is newer): `true` when the caller should write its views at `at`, `false` when the entity
+    /// was deleted at a position as new or newer. The identity row stays locked until the
+    /// transaction ends, so concurrent writers of one entity queue.
+    pub(crate) async fn advance(
+        &self,
+        tx: &mut PgConnection,
+        uuid: Uuid,
+        legacy_id: i64,
+        at: Position,
+    ) -> Result<bool, Error> {
+        let sql = format!(
+            "INSERT INTO {} AS e (uuid, legacy_id, source_file, source_offset)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (uuid) DO UPDATE SET source_file = EXCLUDED.source_file,
+               source_offset = EXCLUDED.source_offset, deleted = false
+             WHERE (e.source_file, e.source_offset)
+                 < (EXCLUDED.source_file, EXCLUDED.source_offset)
+             RETURNING true",
+            self.entity
+        );
+        let moved: Option<(bool,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(uuid)
+            .bind(legacy_id)
+            .bind(at.file as i64)
+            .bind(at.offset as i64)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db(self.service, "write entity"))?;
+        if moved.is_some() {
+            return Ok(true);
+        }
+        // Not moved: as new or newer already. The views decide by their own positions unless
+        // the entity is a tombstone.
+        let sql = format!("SELECT deleted FROM {} WHERE uuid = $1", self.entity);
+        let (deleted,): (bool,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(uuid)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db(self.service, "read entity"))?;
+        Ok(!deleted)
+    }
+
+    /// Deletes the entity (every view) as of `at`, leaving a tombstone; a delete older than the
+    /// entity's newest change is ignored.
+    pub(crate) async fn remove(
+        &self,
+        pool: &PgPool,
+        uuid: Uuid,
+        legacy_id: i64,
+        at: Position,
+    ) -> Result<Applied, Error> {
+        let (file, offset) = (at.file as i64, at.offset as i64);
+        let mut conn = pool.acquire().await.map_err(db(self.service, "connect"))?;
+        let mut tx = conn.begin().await.map_err(db(self.service, "begin"))?;
+        let sql = format!(
+            "INSERT INTO {} AS e (uuid, legacy_id, source_file, source_offset, deleted)
+             VALUES ($1, $2, $3, $4, true)
+             ON CONFLICT (uuid) DO UPDATE SET deleted = true,
+               source_file = EXCLUDED.source_file, source_offset = EXCLUDED.source_offset
+             WHERE (e.source_file, e.source_offset)
+                 < (EXCLUDED.source_file, EXCLUDED.source_offset)",
+            self.entity
+        );
+        let written = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(uuid)
+            .bind(legacy_id)
+            .bind(file)
+            .bind(offset)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(self.service, "delete entity"))?
+            .rows_affected();
+        if written == 1 {
+            let sql = format!("DELETE FROM {} WHERE {} = $1", self.views, self.key);
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(uuid)
+                .execute(&mut *tx)
+                .await
+                .map_err(db(self.service, "delete entity"))?;
+        }
+        tx.commit().await.map_err(db(self.service, "commit"))?;
+        Ok(if written == 1 {
+            Applied::Written
+        } else {
+            Applied::Stale
+        })
+    }
+}
+
+/// Binds a query's parameters, in order.
+pub(crate) fn bind<'q, O>(
+    mut q: sqlx::query::QueryAs<'q, Postgres, O, PgArguments>,
+    sql: &'q Sql,
+) -> sqlx::query::QueryAs<'q, Postgres, O, PgArguments> {
+    for p in &sql.params {
+        q = match p {
+            Param::Text(t) => q.bind(t),
+            Param::List(l) => q.bind(l),
+        };
+    }
+    q
+}
+
+/// A list query: `SELECT <document> FROM … WHERE … ORDER BY …` with its parameters. The SQL
+/// holds only fixed column expressions, attribute codes checked by [`is_code`] and `$n`
+/// parameters: every value a caller sent is bound.
+#[derive(Debug)]
+pub(crate) struct List {
+    pub service: &'static str,
+    /// The document expression, e.g. `s.document::text`.
+    pub document: &'static str,
+    /// `FROM … WHERE …`.
+    pub from: String,
+    /// The `ORDER BY` list.
+    pub order: String,
+    /// Parameters of `from`.
+    pub sql: Sql,
+}
+
+impl List {
+    /// The page of documents `criteria` asks for and the total count.
+    pub(crate) async fn run(
+        &self,
+        pool: &PgPool,
+        criteria: &Criteria,
+    ) -> Result<(Vec<String>, i64), ListError> {
+        let count_sql = format!("SELECT count(*) {}", self.from);
+        let (total,) = bind(
+            sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql)),
+            &self.sql,
+        )
+        .fetch_one(pool)
+        .await
+        .map_err(db(self.service, "count"))?;
+        let page_sql = format!(
+            "SELECT {} {} ORDER BY {}{}",
+            self.document,
+            self.from,
+            self.order,
+            criteria.limit(total)
+        );
+        let docs = bind(
+            sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(page_sql)),
+            &self.sql,
+        )
+        .fetch_all(pool)
+        .await
+        .map_err(db(self.service, "list"))?;
+        Ok((docs.into_iter().map(|(d,)| d).collect(), total))
+    }
+
+    /// PostgreSQL's plan for a page of 20, with sequential scans made as expensive as the
+    /// planner allows, so the plan shows whether an index can serve the list.
+    pub(crate) async fn explain(&self, pool: &PgPool) -> Result<String, ListError> {
+        let mut conn = pool.acquire().await.map_err(db(self.service, "connect"))?;
+        let mut tx = conn.begin().await.map_err(db(self.service, "begin"))?;
+        sqlx::query("SET LOCAL enable_seqscan = off")
+            .execute(&mut *tx)
+            .await
+            .map_err(db(self.service, "explain"))?;
+        let explain = format!(
+            "EXPLAIN SELECT {} {} ORDER BY {} LIMIT 20",
+            self.document, self.from, self.order
+        );
+        let rows = bind(
+            sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(explain)),
+            &self.sql,
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db(self.service, "explain"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(l,)| l)
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+}
+
+/// An attribute code as Magento allows them (letters, digits, underscores), so it can be
+/// written into SQL as a literal.
+pub(crate) fn is_code(code: &str) -> bool {
+    !code.is_empty() && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Which of `codes` the service has seen as custom attributes of `entity` in `table`
+/// (`code`, `entity` columns); only codes that pass [`is_code`].
+pub(crate) async fn known_codes(
+    service: &'static str,
+    pool: &PgPool,
+    table: &str,
+    entity: &str,
+    codes: Vec<String>,
+) -> Result<Vec<String>, Error> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT code FROM {table} WHERE entity = $1 AND code = ANY($2)");
+    let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(entity)
+        .bind(codes)
+        .fetch_all(pool)
+        .await
+        .map_err(db(service, "read attribute codes"))?;
+    Ok(rows
+        .into_iter()
+        .map(|(c,)| c)
+        .filter(|c| is_code(c))
+        .collect())
+}
+
+/// Records attribute codes of `entity` seen in a document.
+pub(crate) async fn record_codes(
+    service: &'static str,
+    tx: &mut PgConnection,
+    table: &str,
+    entity: &str,
+    codes: Vec<&String>,
+) -> Result<(), Error> {
+    let sql = format!(
+        "INSERT INTO {table} (entity, code) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(entity)
+        .bind(codes)
+        .execute(&mut *tx)
+        .await
+        .map_err(db(service, "record attribute codes"))?;
+    Ok(())
+}
