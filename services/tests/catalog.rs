@@ -62,6 +62,56 @@ async fn backfilled_products_answer_in_magentos_shape_per_store_view() {
         assert_eq!(status, 200);
     }
 
+    // Partial responses (`fields=`): only the members named, in the document's order.
+    let (status, body) = get(
+        addr,
+        &format!(
+            "/rest/{store}/V1/products/{}?fields=name,sku,extension_attributes[website_ids]",
+            segment(sku)
+        ),
+        ADMIN,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let want = format!(
+        r#"{{"sku":{},"name":{},"extension_attributes":{{"website_ids":{}}}}}"#,
+        v["sku"], v["name"], v["extension_attributes"]["website_ids"]
+    );
+    assert_eq!(body, want);
+    let (_, body) = get(
+        addr,
+        &format!(
+            "/rest/{store}/V1/products?searchCriteria[pageSize]=2&fields=total_count,items[sku]"
+        ),
+        ADMIN,
+    )
+    .await;
+    let got: Value = serde_json::from_str(&body).expect("json");
+    assert!(body.starts_with(r#"{"items":[{"sku":"#), "{body}");
+    assert_eq!(got["items"].as_array().map(Vec::len), Some(2), "{body}");
+    assert!(got["total_count"].as_u64().is_some_and(|n| n > 2), "{body}");
+    assert!(got.get("search_criteria").is_none(), "{body}");
+    for bad in ["sku%20name", "items%5Bsku"] {
+        let (status, body) = get(
+            addr,
+            &format!("/rest/{store}/V1/products/{}?fields={bad}", segment(sku)),
+            ADMIN,
+        )
+        .await;
+        assert_eq!((status, body.as_str()), (200, "[]"), "{bad}");
+    }
+    let (status, body) = get(
+        addr,
+        "/rest/default/V1/products/no-such-sku?fields=sku",
+        ADMIN,
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (404, NOT_FOUND),
+        "errors are not filtered"
+    );
+
     // Errors in Magento's bodies.
     let (status, body) = get(addr, "/rest/default/V1/products/no-such-sku", ADMIN).await;
     assert_eq!((status, body.as_str()), (404, NOT_FOUND));

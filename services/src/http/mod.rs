@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod customer;
+pub mod fields;
 pub mod ops;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

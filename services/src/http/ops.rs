@@ -164,7 +164,50 @@ pub fn wrap(service: &'static str, routes: Router, access_log: bool) -> Router {
             }),
         )
         .fallback(super::no_route)
+        .layer(middleware::from_fn(project))
         .layer(middleware::from_fn_with_state(ops, observe))
+}
+
+/// The `fields` parameter of a query string, when set and not empty (PHP: the last one wins).
+fn fields_param(query: &str) -> Option<String> {
+    let mut found = None;
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if crate::search::percent_decode(key) == "fields" {
+            found = Some(crate::search::percent_decode(value));
+        }
+    }
+    found.filter(|f| !f.is_empty())
+}
+
+/// Applies `?fields=` to a successful JSON response ([`super::fields`]).
+async fn project(request: Request, next: Next) -> Response {
+    let fields = request.uri().query().and_then(fields_param);
+    let response = next.run(request).await;
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let Some(fields) = fields.filter(|_| response.status() == StatusCode::OK && json) else {
+        return response;
+    };
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => return super::internal(&e),
+    };
+    let projected = match super::fields::parse(&fields) {
+        None => "[]".to_string(),
+        Some(filter) => match std::str::from_utf8(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|text| super::fields::apply(text, &filter).map_err(|e| e.to_string()))
+        {
+            Ok(p) => p,
+            Err(e) => return super::internal(&e),
+        },
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(projected))
 }
 
 /// A request id worth passing on: 1 to 128 visible ASCII characters.
