@@ -230,6 +230,17 @@ impl Node {
     }
 }
 
+/// Why store views could not be copied from Magento.
+#[derive(Debug, thiserror::Error)]
+pub enum StoresError {
+    /// Magento's database could not be read (password masked).
+    #[error("Magento: {0}")]
+    Magento(String),
+    /// The catalog's database failed.
+    #[error(transparent)]
+    Db(#[from] Error),
+}
+
 /// Why a category tree could not be answered.
 #[derive(Debug, thiserror::Error)]
 pub enum TreeError {
@@ -290,6 +301,30 @@ impl Catalog {
         .await
         .map_err(db(SERVICE, "record store"))?;
         Ok(())
+    }
+
+    /// Records every store view's website and root category from Magento's `store` and
+    /// `store_group` tables (see [`Catalog::set_store`]); returns how many.
+    pub async fn copy_stores(&self, magento: &str) -> Result<usize, StoresError> {
+        use mysql_async::prelude::Queryable;
+        let dsn = ficus_id_map::magento::MagentoDsn::parse(magento)
+            .map_err(|e| StoresError::Magento(e.to_string()))?;
+        let mut conn = dsn
+            .connect()
+            .await
+            .map_err(|e| StoresError::Magento(e.to_string()))?;
+        let rows: Vec<(String, u32, u64)> = conn
+            .query(
+                "SELECT s.code, s.website_id, g.root_category_id FROM store s
+                 JOIN store_group g ON g.group_id = s.group_id",
+            )
+            .await
+            .map_err(|e| StoresError::Magento(format!("{}: reading stores: {e}", dsn.masked())))?;
+        let _ = conn.disconnect().await;
+        for (code, website, root) in &rows {
+            self.set_store(code, *website, *root).await?;
+        }
+        Ok(rows.len())
     }
 
     /// Applies one product document (eav-extract's shape: one product in one store view) read

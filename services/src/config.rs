@@ -237,6 +237,22 @@ pub struct Cli {
 pub enum Command {
     /// Applies pending migrations and exits.
     Migrate,
+    /// Migrates, then applies eav-extract's JSONL output through the write API (documents of
+    /// other services' kinds are counted and skipped). Idempotent: run it again to resume.
+    Load {
+        /// eav-extract's output (its manifest `<file>.manifest.json` gives the position).
+        file: std::path::PathBuf,
+        /// The binlog position the documents were read at (`mariadb-bin.000042:1234`),
+        /// instead of the manifest's.
+        #[arg(long)]
+        position: Option<String>,
+        /// Documents applied at a time.
+        #[arg(long, default_value_t = 8)]
+        parallel: usize,
+        /// Magento's database, to copy each store view's website and root category (catalog).
+        #[arg(long)]
+        magento: Option<String>,
+    },
     /// Migrates, then serves until SIGTERM or Ctrl-C.
     Serve {
         /// Address to listen on.

@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod config;
 pub mod customer;
 pub mod http;
+pub mod load;
 pub mod search;
 mod shape;
 mod store;

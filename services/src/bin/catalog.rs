@@ -1,6 +1,6 @@
-//! `ficus-catalog`: the catalog service. `migrate` applies the schema; `serve` answers Magento's
-//! catalog routes from the service's own PostgreSQL database. Settings: see
-//! `ficus_services::config`.
+//! `ficus-catalog`: the catalog service. `migrate` applies the schema; `load` back-fills
+//! eav-extract's output; `serve` answers Magento's catalog routes from the service's own
+//! PostgreSQL database. Settings: see `ficus_services::config`.
 
 use std::process::ExitCode;
 
@@ -8,6 +8,7 @@ use clap::Parser;
 use ficus_services::catalog::Catalog;
 use ficus_services::config::{Cli, Command};
 use ficus_services::http::{Gateway, catalog, ops};
+use ficus_services::load::{self, Kind};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -29,23 +30,82 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let db = Catalog::connect(dsn).await?;
     db.migrate().await?;
-    if let Command::Migrate = cli.command {
-        eprintln!("ficus-catalog: migrations applied");
-        return Ok(());
+    match cli.command {
+        Command::Migrate => {
+            eprintln!("ficus-catalog: migrations applied");
+            Ok(())
+        }
+        Command::Load {
+            file,
+            position,
+            parallel,
+            magento,
+        } => {
+            let at = match position {
+                Some(p) => load::parse_position(&p).ok_or_else(|| {
+                    anyhow::anyhow!("--position {p:?}: expected <binlog file>:<offset>")
+                })?,
+                None => load::manifest_position(&file)?,
+            };
+            if let Some(magento) = magento {
+                let n = db.copy_stores(&magento).await?;
+                eprintln!("ficus-catalog: {n} store views from Magento");
+            }
+            let summary = load::load(
+                &file,
+                parallel,
+                |kind, line| {
+                    let db = db.clone();
+                    match kind {
+                        Kind::Product => {
+                            Some(tokio::spawn(
+                                async move { db.upsert_product(&line, at).await },
+                            ))
+                        }
+                        Kind::Category => {
+                            Some(tokio::spawn(
+                                async move { db.upsert_category(&line, at).await },
+                            ))
+                        }
+                        Kind::Customer => None,
+                    }
+                    .map(|task| async move { task.await.expect("upsert task") })
+                },
+                |done, s| {
+                    eprintln!(
+                        "ficus-catalog: {done} documents ({} written, {} stale)",
+                        s.written, s.stale
+                    )
+                },
+            )
+            .await?;
+            eprintln!(
+                "ficus-catalog: loaded {} at {}:{} ({} written, {} stale, skipped {:?})",
+                file.display(),
+                at.file,
+                at.offset,
+                summary.written,
+                summary.stale,
+                summary.skipped
+            );
+            Ok(())
+        }
+        Command::Serve { .. } => {
+            let config = catalog::Config {
+                default_store: s.default_store.unwrap_or_default(),
+                admin_store: s.admin_store.unwrap_or_default(),
+                gateway: Gateway {
+                    secret: s.gateway_secret,
+                },
+                guest_access: s.guest_access.unwrap_or(false),
+            };
+            let app = ops::wrap(
+                "catalog",
+                catalog::router(db, config),
+                s.access_log.unwrap_or(true),
+            );
+            ops::serve("catalog", s.listen.as_deref().unwrap_or_default(), app).await?;
+            Ok(())
+        }
     }
-    let config = catalog::Config {
-        default_store: s.default_store.unwrap_or_default(),
-        admin_store: s.admin_store.unwrap_or_default(),
-        gateway: Gateway {
-            secret: s.gateway_secret,
-        },
-        guest_access: s.guest_access.unwrap_or(false),
-    };
-    let app = ops::wrap(
-        "catalog",
-        catalog::router(db, config),
-        s.access_log.unwrap_or(true),
-    );
-    ops::serve("catalog", s.listen.as_deref().unwrap_or_default(), app).await?;
-    Ok(())
 }

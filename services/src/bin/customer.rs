@@ -1,6 +1,6 @@
-//! `ficus-customer`: the customer service. `migrate` applies the schema; `serve` answers
-//! Magento's customer routes from the service's own PostgreSQL database. Settings: see
-//! `ficus_services::config`.
+//! `ficus-customer`: the customer service. `migrate` applies the schema; `load` back-fills
+//! eav-extract's output; `serve` answers Magento's customer routes from the service's own
+//! PostgreSQL database. Settings: see `ficus_services::config`.
 
 use std::process::ExitCode;
 
@@ -8,6 +8,7 @@ use clap::Parser;
 use ficus_services::config::{Cli, Command};
 use ficus_services::customer::Customers;
 use ficus_services::http::{Gateway, customer, ops};
+use ficus_services::load::{self, Kind};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -29,18 +30,64 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let db = Customers::connect(dsn).await?;
     db.migrate().await?;
-    if let Command::Migrate = cli.command {
-        eprintln!("ficus-customer: migrations applied");
-        return Ok(());
+    match cli.command {
+        Command::Migrate => {
+            eprintln!("ficus-customer: migrations applied");
+            Ok(())
+        }
+        Command::Load {
+            file,
+            position,
+            parallel,
+            magento: _,
+        } => {
+            let at = match position {
+                Some(p) => load::parse_position(&p).ok_or_else(|| {
+                    anyhow::anyhow!("--position {p:?}: expected <binlog file>:<offset>")
+                })?,
+                None => load::manifest_position(&file)?,
+            };
+            let summary = load::load(
+                &file,
+                parallel,
+                |kind, line| {
+                    let db = db.clone();
+                    (kind == Kind::Customer).then_some(async move {
+                        tokio::spawn(async move { db.upsert_customer(&line, at).await })
+                            .await
+                            .expect("upsert task")
+                    })
+                },
+                |done, s| {
+                    eprintln!(
+                        "ficus-customer: {done} documents ({} written, {} stale)",
+                        s.written, s.stale
+                    )
+                },
+            )
+            .await?;
+            eprintln!(
+                "ficus-customer: loaded {} at {}:{} ({} written, {} stale, skipped {:?})",
+                file.display(),
+                at.file,
+                at.offset,
+                summary.written,
+                summary.stale,
+                summary.skipped
+            );
+            Ok(())
+        }
+        Command::Serve { .. } => {
+            let gateway = Gateway {
+                secret: s.gateway_secret,
+            };
+            let app = ops::wrap(
+                "customer",
+                customer::router(db, gateway),
+                s.access_log.unwrap_or(true),
+            );
+            ops::serve("customer", s.listen.as_deref().unwrap_or_default(), app).await?;
+            Ok(())
+        }
     }
-    let gateway = Gateway {
-        secret: s.gateway_secret,
-    };
-    let app = ops::wrap(
-        "customer",
-        customer::router(db, gateway),
-        s.access_log.unwrap_or(true),
-    );
-    ops::serve("customer", s.listen.as_deref().unwrap_or_default(), app).await?;
-    Ok(())
 }

@@ -1,0 +1,232 @@
+//! Back-fill: eav-extract's JSONL output applied to a service through its write API, at the
+//! snapshot position eav-extract recorded in the output's manifest. Idempotent (a second load
+//! finds every document stale) and so resumable by running it again; documents are applied
+//! several at a time, each in its own transaction.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use crate::shape::Members;
+use crate::{Applied, Error, Position};
+
+/// What a document of eav-extract's output is, told by the members only its kind has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// A product in one store view (`sku`).
+    Product,
+    /// A category in one store view (`path`).
+    Category,
+    /// A customer with addresses (`email` or `addresses`).
+    Customer,
+}
+
+impl Kind {
+    /// The kind of a document; `None` when it is none of eav-extract's.
+    pub fn of(document: &str) -> Option<Kind> {
+        let members = Members::parse(document).ok()?;
+        let has = |k: &str| members.0.iter().any(|(key, _)| *key == k);
+        if has("sku") {
+            Some(Kind::Product)
+        } else if has("email") || has("addresses") {
+            Some(Kind::Customer)
+        } else if has("path") {
+            Some(Kind::Category)
+        } else {
+            None
+        }
+    }
+
+    /// Its name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Product => "product",
+            Kind::Category => "category",
+            Kind::Customer => "customer",
+        }
+    }
+}
+
+/// Why a load stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The output or its manifest cannot be read.
+    #[error("{path}: {reason}")]
+    Input {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A line is not a document.
+    #[error("{path} line {line}: {reason}")]
+    Line {
+        /// The file.
+        path: String,
+        /// 1-based line number.
+        line: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The service's database refused a document.
+    #[error("{path} line {line}: {source}")]
+    Apply {
+        /// The file.
+        path: String,
+        /// 1-based line number.
+        line: u64,
+        /// The write API's error.
+        #[source]
+        source: Error,
+    },
+}
+
+/// What a load did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Documents written.
+    pub written: u64,
+    /// Documents older than (or as old as) what the service holds.
+    pub stale: u64,
+    /// Documents of kinds this service does not keep, by kind.
+    pub skipped: std::collections::BTreeMap<&'static str, u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Manifest {
+    snapshot: Option<Snapshot>,
+    complete: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct Snapshot {
+    file: String,
+    position: u64,
+}
+
+/// The snapshot position in the manifest eav-extract wrote next to `output`
+/// (`<output>.manifest.json`); refuses an extract that did not complete.
+pub fn manifest_position(output: &Path) -> Result<Position, LoadError> {
+    let mut name = output.file_name().unwrap_or_default().to_os_string();
+    name.push(".manifest.json");
+    let path: PathBuf = output.with_file_name(name);
+    let input = |reason: String| LoadError::Input {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| input(e.to_string()))?;
+    let m: Manifest = serde_json::from_str(&text).map_err(|e| input(e.to_string()))?;
+    if !m.complete {
+        return Err(input(
+            "the extract did not complete; resume it (eav-extract --resume) first".into(),
+        ));
+    }
+    let s = m.snapshot.ok_or_else(|| {
+        input("no snapshot position (binlog off when extracted?): pass --position".into())
+    })?;
+    Position::from_binlog(&s.file, s.position)
+        .ok_or_else(|| input(format!("binlog file name {:?} has no number", s.file)))
+}
+
+/// Parses `<binlog file>:<offset>` (`mariadb-bin.000042:1234`).
+pub fn parse_position(s: &str) -> Option<Position> {
+    let (file, offset) = s.rsplit_once(':')?;
+    Position::from_binlog(file, offset.parse().ok()?)
+}
+
+/// Applies every document of `path` that `apply` takes (it returns `None` for kinds the
+/// service does not keep), `parallel` at a time, calling `progress` with the lines done.
+pub async fn load<F, Fut>(
+    path: &Path,
+    parallel: usize,
+    apply: F,
+    mut progress: impl FnMut(u64, &Summary),
+) -> Result<Summary, LoadError>
+where
+    F: Fn(Kind, String) -> Option<Fut>,
+    Fut: Future<Output = Result<Applied, Error>>,
+{
+    let shown = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| LoadError::Input {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    let mut lines = std::io::BufReader::new(file).lines();
+    let mut summary = Summary::default();
+    let mut done = 0u64;
+    let mut number = 0u64;
+    // Lines are read and classified here, applied `parallel` at a time.
+    let mut pending = futures_util::stream::FuturesUnordered::new();
+    loop {
+        while pending.len() < parallel.max(1) {
+            let Some(line) = lines.next() else { break };
+            number += 1;
+            let line = line.map_err(|e| LoadError::Line {
+                path: shown.clone(),
+                line: number,
+                reason: e.to_string(),
+            })?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let Some(kind) = Kind::of(&line) else {
+                return Err(LoadError::Line {
+                    path: shown.clone(),
+                    line: number,
+                    reason: "not a product, category or customer document".into(),
+                });
+            };
+            match apply(kind, line) {
+                Some(fut) => {
+                    let n = number;
+                    pending.push(async move { (n, fut.await) });
+                }
+                None => *summary.skipped.entry(kind.name()).or_default() += 1,
+            }
+        }
+        let Some((n, result)) = pending.next().await else {
+            break;
+        };
+        match result {
+            Ok(Applied::Written) => summary.written += 1,
+            Ok(Applied::Stale) => summary.stale += 1,
+            Err(source) => {
+                return Err(LoadError::Apply {
+                    path: shown,
+                    line: n,
+                    source,
+                });
+            }
+        }
+        done += 1;
+        if done.is_multiple_of(5_000) {
+            progress(done, &summary);
+        }
+    }
+    progress(done, &summary);
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_and_kinds() {
+        assert_eq!(
+            parse_position("mariadb-bin.000042:1234"),
+            Some(Position {
+                file: 42,
+                offset: 1234
+            })
+        );
+        assert_eq!(parse_position("nonsense"), None);
+        assert_eq!(Kind::of(r#"{"uuid":"x","sku":"a"}"#), Some(Kind::Product));
+        assert_eq!(Kind::of(r#"{"id":1,"email":"a@b"}"#), Some(Kind::Customer));
+        assert_eq!(Kind::of(r#"{"id":1,"path":"1/2"}"#), Some(Kind::Category));
+        assert_eq!(Kind::of(r#"{"id":1}"#), None);
+        assert_eq!(Kind::of("not json"), None);
+    }
+}
