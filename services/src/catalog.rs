@@ -8,7 +8,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPool;
 use uuid::Uuid;
 
-use crate::search::{self, Column, Criteria, Kind, Param, Sql};
+use crate::search::{self, Column, Criteria, Kind, Param, Sort, Sql};
 use crate::shape::Members;
 use crate::store::{self, Ledger, List, db};
 pub use crate::{Applied, Error, ListError, Position};
@@ -23,12 +23,14 @@ const PRODUCTS: Ledger = Ledger {
     entity: "catalog.product",
     views: "catalog.product_store",
     key: "product",
+    with: &["catalog.product_document"],
 };
 const CATEGORIES: Ledger = Ledger {
     service: SERVICE,
     entity: "catalog.category",
     views: "catalog.category_store",
     key: "category",
+    with: &[],
 };
 
 /// The catalog service's database.
@@ -124,7 +126,7 @@ fn parse<'a, T: Deserialize<'a>>(
 /// The product fields kept in columns.
 fn product_column(field: &str) -> Option<Column> {
     let (sql, kind) = match field {
-        "entity_id" | "id" => ("p.legacy_id", Kind::Integer),
+        "entity_id" | "id" => ("s.legacy_id", Kind::Integer),
         "sku" => ("s.sku", Kind::Text),
         "name" => ("s.name", Kind::Text),
         "price" => ("s.price", Kind::Number),
@@ -331,6 +333,10 @@ impl Catalog {
     /// at `at`. Older than what the service holds for that product and store view, or than the
     /// product's deletion: ignored.
     pub async fn upsert_product(&self, document: &str, at: Position) -> Result<Applied, Error> {
+        store::retrying(|| self.upsert_product_once(document, at)).await
+    }
+
+    async fn upsert_product_once(&self, document: &str, at: Position) -> Result<Applied, Error> {
         let (f, shape): (ProductFields<'_>, String) = parse("product", document)?;
         let attrs = attribute_map(f.custom_attributes);
         let price = f.price.map(|p| p.get().trim_matches('"').to_string());
@@ -357,22 +363,29 @@ impl Catalog {
             tx.commit().await.map_err(db(SERVICE, "commit"))?;
             return Ok(Applied::Stale);
         }
+        // The store-view row, and when it moved to this position its document, in one
+        // statement.
         let written = sqlx::query(
-            "INSERT INTO catalog.product_store AS s (product, store_code, sku, name, price, status,
-               visibility, type_id, attribute_set_id, created_at, updated_at, attrs, category_ids,
-               website_ids, document, source_file, source_offset)
-             VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10::timestamp, $11::timestamp,
-               $12, $13, $14, $15::json, $16, $17)
-             ON CONFLICT (product, store_code) DO UPDATE SET
-               sku = EXCLUDED.sku, name = EXCLUDED.name, price = EXCLUDED.price,
-               status = EXCLUDED.status, visibility = EXCLUDED.visibility,
-               type_id = EXCLUDED.type_id, attribute_set_id = EXCLUDED.attribute_set_id,
-               created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
-               attrs = EXCLUDED.attrs, category_ids = EXCLUDED.category_ids,
-               website_ids = EXCLUDED.website_ids, document = EXCLUDED.document,
-               source_file = EXCLUDED.source_file, source_offset = EXCLUDED.source_offset
-             WHERE (s.source_file, s.source_offset)
-                 < (EXCLUDED.source_file, EXCLUDED.source_offset)",
+            "WITH s AS (
+               INSERT INTO catalog.product_store AS s (product, store_code, sku, name, price,
+                 status, visibility, type_id, attribute_set_id, created_at, updated_at, attrs,
+                 category_ids, website_ids, source_file, source_offset, legacy_id)
+               VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10::timestamp,
+                 $11::timestamp, $12, $13, $14, $16, $17, $18)
+               ON CONFLICT (product, store_code) DO UPDATE SET
+                 sku = EXCLUDED.sku, name = EXCLUDED.name, price = EXCLUDED.price,
+                 status = EXCLUDED.status, visibility = EXCLUDED.visibility,
+                 type_id = EXCLUDED.type_id, attribute_set_id = EXCLUDED.attribute_set_id,
+                 created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
+                 attrs = EXCLUDED.attrs, category_ids = EXCLUDED.category_ids,
+                 website_ids = EXCLUDED.website_ids,
+                 source_file = EXCLUDED.source_file, source_offset = EXCLUDED.source_offset
+               WHERE (s.source_file, s.source_offset)
+                   < (EXCLUDED.source_file, EXCLUDED.source_offset)
+               RETURNING product, store_code)
+             INSERT INTO catalog.product_document (product, store_code, document)
+             SELECT product, store_code, $15::json FROM s
+             ON CONFLICT (product, store_code) DO UPDATE SET document = EXCLUDED.document",
         )
         .bind(f.uuid)
         .bind(f.store_code)
@@ -391,6 +404,7 @@ impl Catalog {
         .bind(shape)
         .bind(at.file as i64)
         .bind(at.offset as i64)
+        .bind(f.id)
         .execute(&mut *tx)
         .await
         .map_err(db(SERVICE, "write product document"))?
@@ -416,6 +430,10 @@ impl Catalog {
     /// Applies one category document (eav-extract's shape: one category in one store view)
     /// read at `at`, ordered as [`Catalog::upsert_product`] orders products.
     pub async fn upsert_category(&self, document: &str, at: Position) -> Result<Applied, Error> {
+        store::retrying(|| self.upsert_category_once(document, at)).await
+    }
+
+    async fn upsert_category_once(&self, document: &str, at: Position) -> Result<Applied, Error> {
         let (f, shape): (CategoryFields<'_>, String) = parse("category", document)?;
         let attrs = attribute_map(f.custom_attributes);
         let anchor = attrs
@@ -504,8 +522,10 @@ impl Catalog {
     /// The product document of `sku` in store view `store`, as Magento answers it.
     pub async fn product(&self, store: &str, sku: &str) -> Result<Option<String>, Error> {
         let row: Option<(String,)> = sqlx::query_as(
-            "SELECT document::text FROM catalog.product_store
-             WHERE store_code = $1 AND lower(sku) = lower($2)",
+            "SELECT d.document::text FROM catalog.product_store s
+             JOIN catalog.product_document d
+               ON d.product = s.product AND d.store_code = s.store_code
+             WHERE s.store_code = $1 AND lower(s.sku) = lower($2)",
         )
         .bind(store)
         .bind(sku)
@@ -584,10 +604,13 @@ impl Catalog {
             criteria,
             "catalog_product",
             product_column,
-            "s.document::text",
-            "FROM catalog.product_store s JOIN catalog.product p ON p.uuid = s.product
-             WHERE NOT p.deleted AND",
-            "p.legacy_id",
+            (
+                "s.product, s.store_code",
+                "(SELECT d.document::text FROM catalog.product_document d
+               WHERE d.product = k.product AND d.store_code = k.store_code)",
+            ),
+            "FROM catalog.product_store s WHERE",
+            "s.legacy_id",
         )
         .await
     }
@@ -598,7 +621,7 @@ impl Catalog {
             criteria,
             "catalog_category",
             category_column,
-            "s.document::text",
+            ("s.document::text AS document", "k.document"),
             "FROM catalog.category_store s WHERE",
             "s.legacy_id",
         )
@@ -613,7 +636,7 @@ impl Catalog {
         criteria: &Criteria,
         entity: &str,
         columns: fn(&str) -> Option<Column>,
-        document: &'static str,
+        (keys, document): (&'static str, &'static str),
         from: &str,
         tiebreak: &str,
     ) -> Result<List, ListError> {
@@ -634,12 +657,13 @@ impl Catalog {
             search::clauses(criteria, &mut sql, column).map_err(ListError::Bad)?;
         let mut wheres = vec![format!("s.store_code = {store_param}")];
         wheres.extend(conditions);
-        order.push(tiebreak.into());
+        order.push(Sort::asc(tiebreak));
         Ok(List {
             service: SERVICE,
+            keys,
             document,
             from: format!("{from} {}", wheres.join(" AND ")),
-            order: order.join(", "),
+            order,
             sql,
         })
     }
@@ -721,6 +745,23 @@ impl Catalog {
             top.write(&mut out, &nodes, &children, depth, 0);
         }
         Ok(out)
+    }
+
+    /// Refreshes the planner's statistics and the visibility map of the catalog's tables (after
+    /// a back-fill, before autovacuum would).
+    pub async fn vacuum(&self) -> Result<(), Error> {
+        for table in [
+            "catalog.product_store",
+            "catalog.product_document",
+            "catalog.category_store",
+            "catalog.product",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM (ANALYZE) {table}")))
+                .execute(&self.pool)
+                .await
+                .map_err(db(SERVICE, "vacuum"))?;
+        }
+        Ok(())
     }
 
     /// Whether the service holds documents of store view `code`.

@@ -8,7 +8,7 @@ use sqlx::postgres::PgPool;
 use uuid::Uuid;
 
 use crate::catalog::{CustomAttribute, attribute_column, attribute_map};
-use crate::search::{self, Column, Criteria, Kind, Sql};
+use crate::search::{self, Column, Criteria, Kind, Sort, Sql};
 use crate::shape::Members;
 use crate::store::{self, Ledger, List, db};
 pub use crate::{Applied, Error, ListError, Position};
@@ -23,6 +23,7 @@ const CUSTOMERS: Ledger = Ledger {
     entity: "customer.customer",
     views: "customer.profile",
     key: "customer",
+    with: &["customer.document"],
 };
 
 /// The customer service's database.
@@ -110,6 +111,10 @@ impl Customers {
     /// Applies one customer document (eav-extract's shape, addresses inside) read at `at`.
     /// Older than what the service holds for that customer, or than its deletion: ignored.
     pub async fn upsert_customer(&self, document: &str, at: Position) -> Result<Applied, Error> {
+        store::retrying(|| self.upsert_customer_once(document, at)).await
+    }
+
+    async fn upsert_customer_once(&self, document: &str, at: Position) -> Result<Applied, Error> {
         let bad = |e: serde_json::Error| Error::BadDocument {
             entity: "customer",
             reason: e.to_string(),
@@ -127,23 +132,27 @@ impl Customers {
             return Ok(Applied::Stale);
         }
         let written = sqlx::query(
-            "INSERT INTO customer.profile AS c (customer, legacy_id, email, firstname, lastname,
-               middlename, group_id, store_id, website_id, gender, dob, taxvat, created_in,
-               created_at, updated_at, attrs, document, source_file, source_offset)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::date, $12, $13,
-               $14::timestamp, $15::timestamp, $16, $17::json, $18, $19)
-             ON CONFLICT (customer) DO UPDATE SET
-               legacy_id = EXCLUDED.legacy_id, email = EXCLUDED.email,
-               firstname = EXCLUDED.firstname, lastname = EXCLUDED.lastname,
-               middlename = EXCLUDED.middlename, group_id = EXCLUDED.group_id,
-               store_id = EXCLUDED.store_id, website_id = EXCLUDED.website_id,
-               gender = EXCLUDED.gender, dob = EXCLUDED.dob, taxvat = EXCLUDED.taxvat,
-               created_in = EXCLUDED.created_in, created_at = EXCLUDED.created_at,
-               updated_at = EXCLUDED.updated_at, attrs = EXCLUDED.attrs,
-               document = EXCLUDED.document,
-               source_file = EXCLUDED.source_file, source_offset = EXCLUDED.source_offset
-             WHERE (c.source_file, c.source_offset)
-                 < (EXCLUDED.source_file, EXCLUDED.source_offset)",
+            "WITH c AS (
+               INSERT INTO customer.profile AS c (customer, legacy_id, email, firstname, lastname,
+                 middlename, group_id, store_id, website_id, gender, dob, taxvat, created_in,
+                 created_at, updated_at, attrs, source_file, source_offset)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::date, $12, $13,
+                 $14::timestamp, $15::timestamp, $16, $18, $19)
+               ON CONFLICT (customer) DO UPDATE SET
+                 legacy_id = EXCLUDED.legacy_id, email = EXCLUDED.email,
+                 firstname = EXCLUDED.firstname, lastname = EXCLUDED.lastname,
+                 middlename = EXCLUDED.middlename, group_id = EXCLUDED.group_id,
+                 store_id = EXCLUDED.store_id, website_id = EXCLUDED.website_id,
+                 gender = EXCLUDED.gender, dob = EXCLUDED.dob, taxvat = EXCLUDED.taxvat,
+                 created_in = EXCLUDED.created_in, created_at = EXCLUDED.created_at,
+                 updated_at = EXCLUDED.updated_at, attrs = EXCLUDED.attrs,
+                 source_file = EXCLUDED.source_file, source_offset = EXCLUDED.source_offset
+               WHERE (c.source_file, c.source_offset)
+                   < (EXCLUDED.source_file, EXCLUDED.source_offset)
+               RETURNING customer)
+             INSERT INTO customer.document (customer, document)
+             SELECT customer, $17::json FROM c
+             ON CONFLICT (customer) DO UPDATE SET document = EXCLUDED.document",
         )
         .bind(f.uuid)
         .bind(f.id)
@@ -188,14 +197,27 @@ impl Customers {
             .await
     }
 
+    /// Refreshes the planner's statistics and the visibility map (after a back-fill).
+    pub async fn vacuum(&self) -> Result<(), Error> {
+        for table in ["customer.profile", "customer.document", "customer.customer"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM (ANALYZE) {table}")))
+                .execute(&self.pool)
+                .await
+                .map_err(db(SERVICE, "vacuum"))?;
+        }
+        Ok(())
+    }
+
     /// The document of customer `id`, as Magento answers it.
     pub async fn customer(&self, id: i64) -> Result<Option<String>, Error> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT document::text FROM customer.profile WHERE legacy_id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db(SERVICE, "read customer"))?;
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT d.document::text FROM customer.profile c
+                 JOIN customer.document d ON d.customer = c.customer WHERE c.legacy_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db(SERVICE, "read customer"))?;
         Ok(row.map(|(d,)| d))
     }
 
@@ -232,12 +254,14 @@ impl Customers {
             search::clauses(criteria, &mut sql, column).map_err(ListError::Bad)?;
         let mut wheres = vec!["true".to_string()];
         wheres.extend(conditions);
-        order.push("c.legacy_id".into());
+        order.push(Sort::asc("c.legacy_id"));
         Ok(List {
             service: SERVICE,
-            document: "c.document::text",
+            keys: "c.customer",
+            document: "(SELECT d.document::text FROM customer.document d
+               WHERE d.customer = k.customer)",
             from: format!("FROM customer.profile c WHERE {}", wheres.join(" AND ")),
-            order: order.join(", "),
+            order,
             sql,
         })
     }

@@ -61,15 +61,14 @@ pub enum Error {
         reason: String,
     },
     /// The database refused or failed.
-    #[error("{service} database ({what}): {source}")]
+    #[error("{service} database ({what}): {cause}")]
     Db {
         /// The service.
         service: &'static str,
         /// What was being done.
         what: &'static str,
-        /// The driver's error.
-        #[source]
-        source: sqlx::Error,
+        /// The driver's error (in the message, so not also a source).
+        cause: sqlx::Error,
     },
     /// The connection string does not parse.
     #[error("invalid DSN {dsn}: {reason}")]
@@ -80,13 +79,12 @@ pub enum Error {
         reason: String,
     },
     /// Migrations failed.
-    #[error("migrating the {service} database failed: {source}")]
+    #[error("migrating the {service} database failed: {cause}")]
     Migrate {
         /// The service.
         service: &'static str,
         /// What sqlx said.
-        #[source]
-        source: sqlx::migrate::MigrateError,
+        cause: sqlx::migrate::MigrateError,
     },
 }
 

@@ -71,15 +71,14 @@ pub enum LoadError {
         reason: String,
     },
     /// The service's database refused a document.
-    #[error("{path} line {line}: {source}")]
+    #[error("{path} line {line}: {cause}")]
     Apply {
         /// The file.
         path: String,
         /// 1-based line number.
         line: u64,
         /// The write API's error.
-        #[source]
-        source: Error,
+        cause: Error,
     },
 }
 
@@ -192,11 +191,11 @@ where
         match result {
             Ok(Applied::Written) => summary.written += 1,
             Ok(Applied::Stale) => summary.stale += 1,
-            Err(source) => {
+            Err(cause) => {
                 return Err(LoadError::Apply {
                     path: shown,
                     line: n,
-                    source,
+                    cause,
                 });
             }
         }

@@ -421,7 +421,7 @@ pub fn clauses(
     criteria: &Criteria,
     sql: &mut Sql,
     column: impl Fn(&str) -> Option<Column>,
-) -> Result<(Vec<String>, Vec<String>), BadRequest> {
+) -> Result<(Vec<String>, Vec<Sort>), BadRequest> {
     let mut conditions = Vec::new();
     for group in &criteria.filter_groups {
         let mut any = Vec::new();
@@ -450,12 +450,40 @@ pub fn clauses(
         } else {
             col.sql
         };
-        order.push(match s.direction.as_deref() {
-            Some("DESC") => format!("{expr} DESC NULLS LAST"),
-            _ => format!("{expr} ASC NULLS FIRST"),
+        order.push(Sort {
+            expr,
+            descending: s.direction.as_deref() == Some("DESC"),
         });
     }
     Ok((conditions, order))
+}
+
+/// One `ORDER BY` term.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sort {
+    /// The SQL expression.
+    pub expr: String,
+    /// Descending (NULLs last) or ascending (NULLs first), as MySQL orders NULLs.
+    pub descending: bool,
+}
+
+impl Sort {
+    /// Ascending on `expr`.
+    pub fn asc(expr: &str) -> Sort {
+        Sort {
+            expr: expr.into(),
+            descending: false,
+        }
+    }
+
+    /// The direction, as SQL.
+    pub fn direction(&self) -> &'static str {
+        if self.descending {
+            "DESC NULLS LAST"
+        } else {
+            "ASC NULLS FIRST"
+        }
+    }
 }
 
 /// The fields of `criteria`'s filters and sort orders, for which `known` is false (custom

@@ -17,15 +17,15 @@ use uuid::Uuid;
 
 use ficus_id_map::magento::mask_password;
 
-use crate::search::{Criteria, Param, Sql};
+use crate::search::{Criteria, Param, Sort, Sql};
 use crate::{Applied, Error, ListError, Position};
 
 /// Maps a driver error of `service` doing `what`.
 pub(crate) fn db(service: &'static str, what: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
-    move |source| Error::Db {
+    move |cause| Error::Db {
         service,
         what,
-        source,
+        cause,
     }
 }
 
@@ -56,7 +56,7 @@ pub(crate) async fn migrate(
     migrator
         .run(pool)
         .await
-        .map_err(|source| Error::Migrate { service, source })
+        .map_err(|cause| Error::Migrate { service, cause })
 }
 
 /// Whether every migration `migrator` knows is applied in `schema`.
@@ -80,6 +80,27 @@ pub(crate) async fn migrations_current(
     Ok(applied == Some(latest))
 }
 
+/// Runs a write again when it lost a race with another first write of the same entity: both
+/// insert the identity row, and the loser's insert can trip the `legacy_id` key before
+/// `ON CONFLICT (uuid)` sees the winner's row (a unique violation that a retry resolves, as the
+/// winner has committed by then).
+pub(crate) async fn retrying<F, Fut>(mut write: F) -> Result<Applied, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Applied, Error>>,
+{
+    let mut attempts = 0;
+    loop {
+        match write().await {
+            Err(Error::Db {
+                cause: sqlx::Error::Database(e),
+                ..
+            }) if attempts < 3 && e.code().as_deref() == Some("23505") => attempts += 1,
+            done => return done,
+        }
+    }
+}
+
 /// One entity type's two tables.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ledger {
@@ -91,6 +112,8 @@ pub(crate) struct Ledger {
     pub views: &'static str,
     /// The views table's column referencing the identity's uuid.
     pub key: &'static str,
+    /// Tables keyed by the same column that go with the views (the documents).
+    pub with: &'static [&'static str],
 }
 
 impl Ledger {
@@ -168,12 +191,14 @@ impl Ledger {
             .map_err(db(self.service, "delete entity"))?
             .rows_affected();
         if written == 1 {
-            let sql = format!("DELETE FROM {} WHERE {} = $1", self.views, self.key);
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(uuid)
-                .execute(&mut *tx)
-                .await
-                .map_err(db(self.service, "delete entity"))?;
+            for table in std::iter::once(&self.views).chain(self.with) {
+                let sql = format!("DELETE FROM {table} WHERE {} = $1", self.key);
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(uuid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db(self.service, "delete entity"))?;
+            }
         }
         tx.commit().await.map_err(db(self.service, "commit"))?;
         Ok(if written == 1 {
@@ -198,23 +223,46 @@ pub(crate) fn bind<'q, O>(
     q
 }
 
-/// A list query: `SELECT <document> FROM … WHERE … ORDER BY …` with its parameters. The SQL
-/// holds only fixed column expressions, attribute codes checked by [`is_code`] and `$n`
-/// parameters: every value a caller sent is bound.
+/// A list query. The page's keys are found on the narrow rows the filters and sorts read
+/// (`SELECT <keys> FROM … WHERE … ORDER BY … LIMIT …`), then each document is fetched by key,
+/// so a sort over many rows never carries documents. The SQL holds only fixed column
+/// expressions, attribute codes checked by [`is_code`] and `$n` parameters: every value a
+/// caller sent is bound.
 #[derive(Debug)]
 pub(crate) struct List {
     pub service: &'static str,
-    /// The document expression, e.g. `s.document::text`.
+    /// What the inner query selects besides the sort terms, e.g. `s.product, s.store_code`.
+    pub keys: &'static str,
+    /// The document, as an expression over the inner query's row `k`.
     pub document: &'static str,
     /// `FROM … WHERE …`.
     pub from: String,
-    /// The `ORDER BY` list.
-    pub order: String,
+    /// The `ORDER BY` terms, the tiebreak last.
+    pub order: Vec<Sort>,
     /// Parameters of `from`.
     pub sql: Sql,
 }
 
 impl List {
+    /// `SELECT <document> FROM (<keys and sort terms> … LIMIT …) k ORDER BY …`.
+    fn page_sql(&self, limit: &str) -> String {
+        let mut inner = format!("SELECT {}", self.keys);
+        let mut inner_order = Vec::new();
+        let mut outer_order = Vec::new();
+        for (i, s) in self.order.iter().enumerate() {
+            inner.push_str(&format!(", {} AS o{i}", s.expr));
+            inner_order.push(format!("{} {}", s.expr, s.direction()));
+            outer_order.push(format!("k.o{i} {}", s.direction()));
+        }
+        format!(
+            "SELECT {} FROM ({inner} {} ORDER BY {}{limit}) k ORDER BY {}",
+            self.document,
+            self.from,
+            inner_order.join(", "),
+            outer_order.join(", ")
+        )
+    }
+
     /// The page of documents `criteria` asks for and the total count.
     pub(crate) async fn run(
         &self,
@@ -229,13 +277,7 @@ impl List {
         .fetch_one(pool)
         .await
         .map_err(db(self.service, "count"))?;
-        let page_sql = format!(
-            "SELECT {} {} ORDER BY {}{}",
-            self.document,
-            self.from,
-            self.order,
-            criteria.limit(total)
-        );
+        let page_sql = self.page_sql(&criteria.limit(total));
         let docs = bind(
             sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(page_sql)),
             &self.sql,
@@ -255,10 +297,7 @@ impl List {
             .execute(&mut *tx)
             .await
             .map_err(db(self.service, "explain"))?;
-        let explain = format!(
-            "EXPLAIN SELECT {} {} ORDER BY {} LIMIT 20",
-            self.document, self.from, self.order
-        );
+        let explain = format!("EXPLAIN {}", self.page_sql(" LIMIT 20"));
         let rows = bind(
             sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(explain)),
             &self.sql,

@@ -10,6 +10,7 @@ use common::*;
 use ficus_services::Position;
 use ficus_services::catalog::{Applied, Error};
 use ficus_services::http::{IDENTITY_HEADER, SECRET_HEADER};
+use futures_util::StreamExt;
 use serde_json::Value;
 
 #[tokio::test]
@@ -18,6 +19,26 @@ async fn backfilled_products_answer_in_magentos_shape_per_store_view() {
     let (catalog, at) = (backfill.catalog.clone(), backfill.at);
     let lines = backfill.lines();
     assert!(lines.len() > 100, "{} documents", lines.len());
+    // First writes of one product's store views racing each other all land.
+    let racing = ficus_magento_fixture::testing::pg_database("svccat_race").await;
+    let fresh = ficus_services::catalog::Catalog::connect(&racing)
+        .await
+        .expect("connect");
+    fresh.migrate().await.expect("migrate");
+    let results: Vec<_> = futures_util::stream::iter(lines.iter().map(|line| {
+        let fresh = fresh.clone();
+        let line = line.to_string();
+        async move { fresh.upsert_product(&line, at).await }
+    }))
+    .buffer_unordered(16)
+    .collect()
+    .await;
+    for r in results {
+        assert_eq!(r.expect("concurrent first writes"), Applied::Written);
+    }
+    drop(fresh);
+    ficus_magento_fixture::testing::drop_pg(&racing).await;
+
     // A replay of the back-fill changes nothing.
     assert_eq!(
         catalog.upsert_product(lines[0], at).await.expect("replay"),

@@ -79,6 +79,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             )
             .await?;
+            db.vacuum().await?;
             eprintln!(
                 "ficus-catalog: loaded {} at {}:{} ({} written, {} stale, skipped {:?})",
                 file.display(),

@@ -66,6 +66,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             )
             .await?;
+            db.vacuum().await?;
             eprintln!(
                 "ficus-customer: loaded {} at {}:{} ({} written, {} stale, skipped {:?})",
                 file.display(),

@@ -33,13 +33,20 @@ pub struct Config {
 struct App {
     catalog: Catalog,
     config: Config,
+    /// Store codes known to exist: a store view is never removed while the service runs, so
+    /// only codes not yet seen cost a query.
+    stores: std::sync::RwLock<std::collections::HashSet<String>>,
 }
 
 type Shared = State<Arc<App>>;
 
 /// The catalog's routes (without the operations endpoints; see [`super::ops`]).
 pub fn router(catalog: Catalog, config: Config) -> Router {
-    let app = Arc::new(App { catalog, config });
+    let app = Arc::new(App {
+        catalog,
+        config,
+        stores: Default::default(),
+    });
     Router::new()
         .route("/rest/V1/products", get(products))
         .route("/rest/{store}/V1/products", get(products_in))
@@ -76,8 +83,17 @@ impl App {
         if code == "all" {
             return Ok(self.config.admin_store.clone());
         }
+        let known = |stores: &std::collections::HashSet<String>| stores.contains(&code);
+        if self.stores.read().is_ok_and(|s| known(&s)) {
+            return Ok(code);
+        }
         match self.catalog.has_store(&code).await {
-            Ok(true) => Ok(code),
+            Ok(true) => {
+                if let Ok(mut stores) = self.stores.write() {
+                    stores.insert(code.clone());
+                }
+                Ok(code)
+            }
             Ok(false) => Err(no_route().await),
             Err(e) => Err(internal(&e)),
         }
