@@ -657,7 +657,7 @@ impl Catalog {
             search::clauses(criteria, &mut sql, column).map_err(ListError::Bad)?;
         let mut wheres = vec![format!("s.store_code = {store_param}")];
         wheres.extend(conditions);
-        order.push(Sort::asc(tiebreak));
+        order.push(Sort::key(tiebreak));
         Ok(List {
             service: SERVICE,
             keys,

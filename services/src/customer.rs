@@ -254,7 +254,7 @@ impl Customers {
             search::clauses(criteria, &mut sql, column).map_err(ListError::Bad)?;
         let mut wheres = vec!["true".to_string()];
         wheres.extend(conditions);
-        order.push(Sort::asc("c.legacy_id"));
+        order.push(Sort::key("c.legacy_id"));
         Ok(List {
             service: SERVICE,
             keys: "c.customer",

@@ -349,6 +349,16 @@ impl Criteria {
         serde_json::Value::Object(out)
     }
 
+    /// `LIMIT … OFFSET …` of the page asked for, as if it exists (empty without a page size).
+    pub fn asked(&self) -> String {
+        let size = self.page_size.unwrap_or(0);
+        if size <= 0 {
+            return String::new();
+        }
+        let page = self.current_page.unwrap_or(1).max(1);
+        format!(" LIMIT {size} OFFSET {}", (page - 1) * size)
+    }
+
     /// `LIMIT … OFFSET …` for `total` matching rows: every row without a page size; a page past
     /// the last is the last (Magento's collections clamp the page).
     pub fn limit(&self, total: i64) -> String {
@@ -402,6 +412,8 @@ pub enum Param {
     Text(String),
     /// A text array.
     List(Vec<String>),
+    /// A date and time.
+    Timestamp(chrono::NaiveDateTime),
 }
 
 impl Sql {
@@ -453,6 +465,7 @@ pub fn clauses(
         order.push(Sort {
             expr,
             descending: s.direction.as_deref() == Some("DESC"),
+            not_null: false,
         });
     }
     Ok((conditions, order))
@@ -465,23 +478,27 @@ pub struct Sort {
     pub expr: String,
     /// Descending (NULLs last) or ascending (NULLs first), as MySQL orders NULLs.
     pub descending: bool,
+    /// The expression is never NULL (a key): plain `ASC`, which its index serves.
+    pub not_null: bool,
 }
 
 impl Sort {
-    /// Ascending on `expr`.
-    pub fn asc(expr: &str) -> Sort {
+    /// Ascending on `expr`, a key that is never NULL (the tiebreak).
+    pub fn key(expr: &str) -> Sort {
         Sort {
             expr: expr.into(),
             descending: false,
+            not_null: true,
         }
     }
 
     /// The direction, as SQL.
     pub fn direction(&self) -> &'static str {
-        if self.descending {
-            "DESC NULLS LAST"
-        } else {
-            "ASC NULLS FIRST"
+        match (self.descending, self.not_null) {
+            (false, true) => "ASC",
+            (true, true) => "DESC",
+            (true, false) => "DESC NULLS LAST",
+            (false, false) => "ASC NULLS FIRST",
         }
     }
 }
@@ -513,6 +530,18 @@ fn is_number(v: &str) -> bool {
 
 fn is_integer(v: &str) -> bool {
     v.trim().parse::<i64>().is_ok()
+}
+
+/// A `YYYY-MM-DD[ HH:MM:SS]` value as a timestamp (`None`: not a real date).
+fn timestamp(v: &str) -> Option<chrono::NaiveDateTime> {
+    let v = v.trim();
+    chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S")
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
 }
 
 fn is_timestamp(v: &str) -> bool {
@@ -624,11 +653,14 @@ pub fn condition(sql: &mut Sql, col: &Column, cond: Condition, value: &str) -> S
         C::Null => return format!("{} IS NULL", col.sql),
         C::Notnull => return format!("{} IS NOT NULL", col.sql),
     };
-    if col.kind == Kind::Timestamp && typed {
-        // Written as a constant, so the planner estimates it from the column's statistics
-        // (a text parameter cast to timestamp is opaque to it). Safe: `is_timestamp` admits
-        // digits, '-', ':' and one space only.
-        return format!("{lhs} {op} TIMESTAMP '{}'", value.trim());
+    if col.kind == Kind::Timestamp
+        && typed
+        && let Some(t) = timestamp(value)
+    {
+        // Bound as a timestamp: the planner estimates it from the column's statistics, and the
+        // statement's text stays the same for every value (prepared once per connection).
+        let p = sql.bind(Param::Timestamp(t));
+        return format!("{lhs} {op} {p}");
     }
     let p = sql.bind(Param::Text(text_value(value)));
     format!("{lhs} {op} {p}{cast}")

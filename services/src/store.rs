@@ -218,6 +218,7 @@ pub(crate) fn bind<'q, O>(
         q = match p {
             Param::Text(t) => q.bind(t),
             Param::List(l) => q.bind(l),
+            Param::Timestamp(t) => q.bind(t),
         };
     }
     q
@@ -244,8 +245,9 @@ pub(crate) struct List {
 }
 
 impl List {
-    /// `SELECT <document> FROM (<keys and sort terms> … LIMIT …) k ORDER BY …`.
-    fn page_sql(&self, limit: &str) -> String {
+    /// `SELECT <document> FROM (<keys and sort terms> … LIMIT …) k ORDER BY …`; `joined`: the
+    /// document named `d`, in the order `o` (for [`List::run`]'s join with the count).
+    fn page_sql(&self, limit: &str, joined: bool) -> String {
         let mut inner = format!("SELECT {}", self.keys);
         let mut inner_order = Vec::new();
         let mut outer_order = Vec::new();
@@ -254,38 +256,62 @@ impl List {
             inner_order.push(format!("{} {}", s.expr, s.direction()));
             outer_order.push(format!("k.o{i} {}", s.direction()));
         }
-        format!(
-            "SELECT {} FROM ({inner} {} ORDER BY {}{limit}) k ORDER BY {}",
-            self.document,
-            self.from,
-            inner_order.join(", "),
-            outer_order.join(", ")
-        )
+        if joined {
+            format!(
+                "SELECT {} AS d, row_number() OVER (ORDER BY {}) AS o
+                 FROM ({inner} {} ORDER BY {}{limit}) k",
+                self.document,
+                outer_order.join(", "),
+                self.from,
+                inner_order.join(", "),
+            )
+        } else {
+            format!(
+                "SELECT {} FROM ({inner} {} ORDER BY {}{limit}) k ORDER BY {}",
+                self.document,
+                self.from,
+                inner_order.join(", "),
+                outer_order.join(", ")
+            )
+        }
     }
 
-    /// The page of documents `criteria` asks for and the total count.
+    /// The page of documents `criteria` asks for and the total count, in one statement (one
+    /// round trip; its text depends on the request's shape only, values being bound, so each
+    /// connection keeps it prepared).
+    /// Magento clamps a page past the last to the last: only then a second statement.
     pub(crate) async fn run(
         &self,
         pool: &PgPool,
         criteria: &Criteria,
     ) -> Result<(Vec<String>, i64), ListError> {
-        let count_sql = format!("SELECT count(*) {}", self.from);
-        let (total,) = bind(
-            sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_sql)),
-            &self.sql,
-        )
-        .fetch_one(pool)
-        .await
-        .map_err(db(self.service, "count"))?;
-        let page_sql = self.page_sql(&criteria.limit(total));
-        let docs = bind(
-            sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(page_sql)),
+        let both = format!(
+            "WITH t AS (SELECT count(*) AS n {})
+             SELECT t.n, p.d FROM t LEFT JOIN ({}) p ON true ORDER BY p.o",
+            self.from,
+            self.page_sql(&criteria.asked(), true)
+        );
+        let rows = bind(
+            sqlx::query_as::<_, (i64, Option<String>)>(sqlx::AssertSqlSafe(both)),
             &self.sql,
         )
         .fetch_all(pool)
         .await
         .map_err(db(self.service, "list"))?;
-        Ok((docs.into_iter().map(|(d,)| d).collect(), total))
+        let total = rows.first().map(|r| r.0).unwrap_or(0);
+        let docs: Vec<String> = rows.into_iter().filter_map(|r| r.1).collect();
+        let clamped = criteria.limit(total);
+        if !docs.is_empty() || total == 0 || clamped == criteria.asked() {
+            return Ok((docs, total));
+        }
+        let page = bind(
+            sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(self.page_sql(&clamped, false))),
+            &self.sql,
+        )
+        .fetch_all(pool)
+        .await
+        .map_err(db(self.service, "list"))?;
+        Ok((page.into_iter().map(|(d,)| d).collect(), total))
     }
 
     /// PostgreSQL's plan for a page of 20, with sequential scans made as expensive as the
@@ -297,7 +323,7 @@ impl List {
             .execute(&mut *tx)
             .await
             .map_err(db(self.service, "explain"))?;
-        let explain = format!("EXPLAIN {}", self.page_sql(" LIMIT 20"));
+        let explain = format!("EXPLAIN {}", self.page_sql(" LIMIT 20", false));
         let rows = bind(
             sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(explain)),
             &self.sql,
