@@ -31,6 +31,23 @@ async fn customers_answer_by_id_me_and_search_under_magentos_acl() {
     .await
     .into_iter()
     .collect();
+    type Row = (
+        u64,
+        Option<u32>,
+        Option<String>,
+        Option<String>,
+        Option<u32>,
+        Option<String>,
+    );
+    let rows: BTreeMap<u64, Row> = magento_rows::<Row>(
+        &backfill.magento,
+        "SELECT entity_id, group_id, firstname, lastname, website_id, CAST(dob AS CHAR)
+         FROM customer_entity",
+    )
+    .await
+    .into_iter()
+    .map(|r| (r.0, r))
+    .collect();
     let mut addresses: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
     for (id, parent) in magento_rows::<(u64, u64)>(
         &backfill.magento,
@@ -54,6 +71,12 @@ async fn customers_answer_by_id_me_and_search_under_magentos_acl() {
         assert_eq!(body, without_ficus_members(line), "customer {id}");
         let got: Value = serde_json::from_str(&body).expect("json");
         assert_eq!(got["email"].as_str(), emails.get(&id).map(String::as_str));
+        let (_, group, first, last, website, dob) = &rows[&id];
+        assert_eq!(got["group_id"].as_u64(), group.map(u64::from), "{id}");
+        assert_eq!(got["firstname"].as_str(), first.as_deref(), "{id}");
+        assert_eq!(got["lastname"].as_str(), last.as_deref(), "{id}");
+        assert_eq!(got["website_id"].as_u64(), website.map(u64::from), "{id}");
+        assert_eq!(got["dob"].as_str(), dob.as_deref(), "{id}");
         let got_addresses: BTreeSet<u64> = got["addresses"]
             .as_array()
             .expect("addresses")
