@@ -41,6 +41,7 @@ mod doc;
 mod error;
 mod extract;
 mod json;
+pub mod lookup;
 mod meta;
 pub mod pivot;
 mod sink;

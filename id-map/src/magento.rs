@@ -89,6 +89,11 @@ impl MagentoDsn {
         mask_password(&self.url)
     }
 
+    /// A pool of connections to the database (connections are opened as needed).
+    pub fn pool(&self) -> mysql_async::Pool {
+        mysql_async::Pool::new(self.opts.clone())
+    }
+
     /// Opens a connection; the error names the DSN with the password masked.
     pub async fn connect(&self) -> Result<Conn> {
         Conn::new(self.opts.clone())

@@ -15,7 +15,7 @@ pub mod customer;
 pub mod http;
 pub mod load;
 pub mod search;
-mod shape;
+pub mod shape;
 mod store;
 
 /// Where in Magento's binlog a change was read: the binlog file's number and the offset in it.

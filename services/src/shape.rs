@@ -6,6 +6,11 @@ use serde::Deserialize;
 use serde::de::{MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+/// eav-extract's document as Magento answers it (see [`Members::magento_shape`]).
+pub fn magento_shape(document: &str) -> Result<String, serde_json::Error> {
+    Members::parse(document)?.magento_shape()
+}
+
 /// A JSON object's members in document order, values unparsed.
 #[derive(Debug)]
 pub(crate) struct Members<'a>(pub(crate) Vec<(&'a str, &'a RawValue)>);
