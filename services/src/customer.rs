@@ -50,8 +50,68 @@ struct CustomerFields {
     created_in: Option<String>,
     created_at: Option<String>,
     updated_at: Option<String>,
+    prefix: Option<String>,
+    suffix: Option<String>,
+    default_billing: Option<String>,
+    #[serde(default)]
+    addresses: Vec<AddressFields>,
     #[serde(default)]
     custom_attributes: Vec<CustomAttribute>,
+}
+
+/// The address fields Magento's customer search filters on (`billing_*`).
+#[derive(Debug, Deserialize)]
+struct AddressFields {
+    id: i64,
+    postcode: Option<String>,
+    city: Option<String>,
+    telephone: Option<String>,
+    region: Option<Region>,
+    country_id: Option<String>,
+    company: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Region {
+    region: Option<String>,
+}
+
+impl CustomerFields {
+    /// The name as Magento's customer collection joins it (`addNameToSelect`): the prefix and a
+    /// space when there is one, the first name, a space, the middle name and a space when there
+    /// is one, the last name, a space and the suffix when there is one, each trimmed; no name
+    /// without a first and a last name (MySQL's CONCAT of a NULL).
+    fn name(&self) -> Option<String> {
+        let part = |v: &Option<String>| {
+            v.as_deref()
+                .filter(|v| !v.is_empty())
+                .map(|v| v.trim().to_string())
+        };
+        let (first, last) = (self.firstname.as_deref()?, self.lastname.as_deref()?);
+        let mut name = String::new();
+        if let Some(p) = part(&self.prefix) {
+            name.push_str(&p);
+            name.push(' ');
+        }
+        name.push_str(first.trim());
+        name.push(' ');
+        if let Some(m) = part(&self.middlename) {
+            name.push_str(&m);
+            name.push(' ');
+        }
+        name.push_str(last.trim());
+        if let Some(s) = part(&self.suffix) {
+            name.push(' ');
+            name.push_str(&s);
+        }
+        Some(name)
+    }
+
+    /// The default billing address, if the customer has one among its addresses.
+    fn billing(&self) -> Option<&AddressFields> {
+        let id: i64 = self.default_billing.as_deref()?.parse().ok()?;
+        self.addresses.iter().find(|a| a.id == id)
+    }
 }
 
 /// The customer fields kept in columns.
@@ -71,6 +131,13 @@ fn customer_column(field: &str) -> Option<Column> {
         "created_in" => ("c.created_in", Kind::Text),
         "created_at" => ("c.created_at", Kind::Timestamp),
         "updated_at" => ("c.updated_at", Kind::Timestamp),
+        "name" => ("c.name", Kind::Text),
+        "billing_postcode" => ("c.billing_postcode", Kind::Text),
+        "billing_city" => ("c.billing_city", Kind::Text),
+        "billing_telephone" => ("c.billing_telephone", Kind::Text),
+        "billing_region" => ("c.billing_region", Kind::Text),
+        "billing_country_id" => ("c.billing_country_id", Kind::Text),
+        "billing_company" => ("c.billing_company", Kind::Text),
         _ => return None,
     };
     Some(Column {
@@ -122,6 +189,17 @@ impl Customers {
         let members = Members::parse(document).map_err(bad)?;
         let f: CustomerFields = members.fields().map_err(bad)?;
         let shape = members.magento_shape().map_err(bad)?;
+        let name = f.name();
+        let billing = f.billing();
+        let b = |field: fn(&AddressFields) -> Option<&String>| billing.and_then(field).cloned();
+        let billing_columns = [
+            b(|a| a.postcode.as_ref()),
+            b(|a| a.city.as_ref()),
+            b(|a| a.telephone.as_ref()),
+            b(|a| a.region.as_ref().and_then(|r| r.region.as_ref())),
+            b(|a| a.country_id.as_ref()),
+            b(|a| a.company.as_ref()),
+        ];
         let attrs = attribute_map(f.custom_attributes);
         let mut conn = self.pool.acquire().await.map_err(db(SERVICE, "connect"))?;
         let mut tx = conn.begin().await.map_err(db(SERVICE, "begin"))?;
@@ -135,9 +213,12 @@ impl Customers {
             "WITH c AS (
                INSERT INTO customer.profile AS c (customer, legacy_id, email, firstname, lastname,
                  middlename, group_id, store_id, website_id, gender, dob, taxvat, created_in,
-                 created_at, updated_at, attrs, source_file, source_offset)
+                 created_at, updated_at, attrs, source_file, source_offset, name,
+                 billing_postcode, billing_city, billing_telephone, billing_region,
+                 billing_country_id, billing_company)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::date, $12, $13,
-                 $14::timestamp, $15::timestamp, $16, $18, $19)
+                 $14::timestamp, $15::timestamp, $16, $18, $19, $20, $21, $22, $23, $24, $25,
+                 $26)
                ON CONFLICT (customer) DO UPDATE SET
                  legacy_id = EXCLUDED.legacy_id, email = EXCLUDED.email,
                  firstname = EXCLUDED.firstname, lastname = EXCLUDED.lastname,
@@ -146,7 +227,13 @@ impl Customers {
                  gender = EXCLUDED.gender, dob = EXCLUDED.dob, taxvat = EXCLUDED.taxvat,
                  created_in = EXCLUDED.created_in, created_at = EXCLUDED.created_at,
                  updated_at = EXCLUDED.updated_at, attrs = EXCLUDED.attrs,
-                 source_file = EXCLUDED.source_file, source_offset = EXCLUDED.source_offset
+                 source_file = EXCLUDED.source_file, source_offset = EXCLUDED.source_offset,
+                 name = EXCLUDED.name, billing_postcode = EXCLUDED.billing_postcode,
+                 billing_city = EXCLUDED.billing_city,
+                 billing_telephone = EXCLUDED.billing_telephone,
+                 billing_region = EXCLUDED.billing_region,
+                 billing_country_id = EXCLUDED.billing_country_id,
+                 billing_company = EXCLUDED.billing_company
                WHERE (c.source_file, c.source_offset)
                    < (EXCLUDED.source_file, EXCLUDED.source_offset)
                RETURNING customer)
@@ -173,6 +260,13 @@ impl Customers {
         .bind(shape)
         .bind(at.file as i64)
         .bind(at.offset as i64)
+        .bind(name)
+        .bind(&billing_columns[0])
+        .bind(&billing_columns[1])
+        .bind(&billing_columns[2])
+        .bind(&billing_columns[3])
+        .bind(&billing_columns[4])
+        .bind(&billing_columns[5])
         .execute(&mut *tx)
         .await
         .map_err(db(SERVICE, "write customer document"))?

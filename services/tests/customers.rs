@@ -199,6 +199,74 @@ async fn customers_answer_by_id_me_and_search_under_magentos_acl() {
     let (_, v) = search(query).await;
     assert_eq!(v["total_count"], want_ids.len());
     assert_eq!(ids(&v), want_ids[3..want_ids.len().min(6)]);
+    // The whole name and the default billing address, as Magento's customer collection joins
+    // them: expectations from MariaDB computing the same expressions over Magento's tables.
+    let last = docs[1]["lastname"].as_str().expect("lastname").to_string();
+    let by_name: Vec<u64> = magento_rows::<(u64,)>(
+        &backfill.magento,
+        &format!(
+            "SELECT entity_id FROM customer_entity WHERE CONCAT(
+               IF(prefix IS NOT NULL AND prefix != '', CONCAT(TRIM(prefix), ' '), ''),
+               TRIM(firstname), ' ',
+               IF(middlename IS NOT NULL AND middlename != '', CONCAT(TRIM(middlename), ' '), ''),
+               TRIM(lastname),
+               IF(suffix IS NOT NULL AND suffix != '', CONCAT(' ', TRIM(suffix)), ''))
+             LIKE '% {}' ORDER BY entity_id",
+            last.replace('\'', "''")
+        ),
+    )
+    .await
+    .into_iter()
+    .map(|(id,)| id)
+    .collect();
+    assert!(!by_name.is_empty());
+    let (status, v) = search(filter(
+        0,
+        0,
+        "name",
+        &format!("% {}", last.to_uppercase()),
+        "like",
+    ))
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(ids(&v), by_name, "name like '% {last}'");
+    let (postcode,): (String,) = magento_rows::<(String,)>(
+        &backfill.magento,
+        "SELECT a.postcode FROM customer_entity c
+         JOIN customer_address_entity a ON a.entity_id = c.default_billing
+         ORDER BY c.entity_id LIMIT 1",
+    )
+    .await
+    .remove(0);
+    let by_postcode: Vec<u64> = magento_rows::<(u64,)>(
+        &backfill.magento,
+        &format!(
+            "SELECT c.entity_id FROM customer_entity c
+             JOIN customer_address_entity a ON a.entity_id = c.default_billing
+             WHERE a.postcode = '{}' ORDER BY c.entity_id",
+            postcode.replace('\'', "''")
+        ),
+    )
+    .await
+    .into_iter()
+    .map(|(id,)| id)
+    .collect();
+    let (_, v) = search(filter(0, 0, "billing_postcode", &postcode, "eq")).await;
+    assert_eq!(ids(&v), by_postcode, "billing_postcode = {postcode}");
+    let by_country: Vec<u64> = magento_rows::<(u64,)>(
+        &backfill.magento,
+        "SELECT c.entity_id FROM customer_entity c
+         JOIN customer_address_entity a ON a.entity_id = c.default_billing
+         WHERE a.country_id IN ('DE', 'FR') ORDER BY c.entity_id",
+    )
+    .await
+    .into_iter()
+    .map(|(id,)| id)
+    .collect();
+    assert!(!by_country.is_empty());
+    let (_, v) = search(filter(0, 0, "billing_country_id", "de,fr", "in")).await;
+    assert_eq!(ids(&v), by_country, "billing_country_id in (de, fr)");
+
     let (status, v) = search(filter(0, 0, "no_such_attribute", "1", "eq")).await;
     assert_eq!(status, 400);
     assert_eq!(v["message"], "Invalid attribute name: %1");
