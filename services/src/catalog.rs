@@ -413,6 +413,188 @@ impl Catalog {
         Ok(applied(written))
     }
 
+    /// Applies many product documents read at one position `at` (a back-fill) in one
+    /// transaction of four statements: the same result as [`Catalog::upsert_product`] on each.
+    /// Returns (written, stale); on error, the index of the document at fault when one is.
+    pub async fn upsert_products(
+        &self,
+        documents: &[String],
+        at: Position,
+    ) -> Result<(u64, u64), (Option<usize>, Error)> {
+        let mut rows = Vec::with_capacity(documents.len());
+        for (i, d) in documents.iter().enumerate() {
+            let parsed: (ProductFields<'_>, String) =
+                parse("product", d).map_err(|e| (Some(i), e))?;
+            rows.push(parsed);
+        }
+        // One row per product and store view: the last document wins, as applied in order.
+        let mut last: std::collections::HashMap<(Uuid, &str), usize> = Default::default();
+        for (i, (f, _)) in rows.iter().enumerate() {
+            last.insert((f.uuid, f.store_code), i);
+        }
+        let mut keep: Vec<usize> = last.into_values().collect();
+        keep.sort_unstable();
+        let written = store::retrying(|| self.write_products(&rows, &keep, at))
+            .await
+            .map_err(|e| (None, e))?;
+        Ok((written, documents.len() as u64 - written))
+    }
+
+    async fn write_products(
+        &self,
+        rows: &[(ProductFields<'_>, String)],
+        keep: &[usize],
+        at: Position,
+    ) -> Result<u64, Error> {
+        let mut conn = self.pool.acquire().await.map_err(db(SERVICE, "connect"))?;
+        let mut tx = conn.begin().await.map_err(db(SERVICE, "begin"))?;
+        let mut stores: Vec<&str> = rows.iter().map(|(f, _)| f.store_code).collect();
+        stores.sort_unstable();
+        stores.dedup();
+        sqlx::query(
+            "INSERT INTO catalog.store (code) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+        )
+        .bind(&stores)
+        .execute(&mut *tx)
+        .await
+        .map_err(db(SERVICE, "record store"))?;
+        let mut codes: Vec<&String> = rows
+            .iter()
+            .flat_map(|(f, _)| f.custom_attributes.iter().map(|a| &a.attribute_code))
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        store::record_codes(
+            SERVICE,
+            &mut tx,
+            "catalog.attribute",
+            "catalog_product",
+            codes,
+        )
+        .await?;
+        let mut ids: Vec<(Uuid, i64)> = rows.iter().map(|(f, _)| (f.uuid, f.id)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let (uuids, legacy): (Vec<Uuid>, Vec<i64>) = ids.into_iter().unzip();
+        sqlx::query(
+            "INSERT INTO catalog.product AS e (uuid, legacy_id, source_file, source_offset)
+             SELECT u, l, $3, $4 FROM unnest($1::uuid[], $2::bigint[]) AS t(u, l)
+             ON CONFLICT (uuid) DO UPDATE SET source_file = EXCLUDED.source_file,
+               source_offset = EXCLUDED.source_offset, deleted = false
+             WHERE (e.source_file, e.source_offset)
+                 < (EXCLUDED.source_file, EXCLUDED.source_offset)",
+        )
+        .bind(&uuids)
+        .bind(&legacy)
+        .bind(at.file as i64)
+        .bind(at.offset as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(db(SERVICE, "write products"))?;
+        let pick = |i: &usize| &rows[*i];
+        let column = |f: fn(&ProductFields<'_>) -> Option<String>| -> Vec<Option<String>> {
+            keep.iter().map(|i| f(&pick(i).0)).collect()
+        };
+        let list = |v: Vec<String>| format!("{{{}}}", v.join(","));
+        let written = sqlx::query(
+            "WITH t AS (
+               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                 $6::smallint[], $7::smallint[], $8::text[], $9::integer[], $10::text[],
+                 $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::bigint[])
+                 AS t(product, store, sku, name, price, status, visibility, type_id, set_id,
+                   created, updated, attrs, cats, webs, doc, legacy)),
+             v AS (
+               INSERT INTO catalog.product_store AS s (product, store_code, sku, name, price,
+                 status, visibility, type_id, attribute_set_id, created_at, updated_at, attrs,
+                 category_ids, website_ids, source_file, source_offset, legacy_id)
+               SELECT t.product, t.store, t.sku, t.name, t.price::numeric, t.status,
+                 t.visibility, t.type_id, t.set_id, t.created::timestamp, t.updated::timestamp,
+                 t.attrs::jsonb, t.cats::bigint[], t.webs::integer[], $17, $18, t.legacy
+               FROM t JOIN catalog.product p ON p.uuid = t.product AND NOT p.deleted
+               ON CONFLICT (product, store_code) DO UPDATE SET
+                 sku = EXCLUDED.sku, name = EXCLUDED.name, price = EXCLUDED.price,
+                 status = EXCLUDED.status, visibility = EXCLUDED.visibility,
+                 type_id = EXCLUDED.type_id, attribute_set_id = EXCLUDED.attribute_set_id,
+                 created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
+                 attrs = EXCLUDED.attrs, category_ids = EXCLUDED.category_ids,
+                 website_ids = EXCLUDED.website_ids, legacy_id = EXCLUDED.legacy_id,
+                 source_file = EXCLUDED.source_file, source_offset = EXCLUDED.source_offset
+               WHERE (s.source_file, s.source_offset)
+                   < (EXCLUDED.source_file, EXCLUDED.source_offset)
+               RETURNING product, store_code)
+             INSERT INTO catalog.product_document (product, store_code, document)
+             SELECT v.product, v.store_code, t.doc::json
+             FROM v JOIN t ON t.product = v.product AND t.store = v.store_code
+             ON CONFLICT (product, store_code) DO UPDATE SET document = EXCLUDED.document",
+        )
+        .bind(keep.iter().map(|i| pick(i).0.uuid).collect::<Vec<_>>())
+        .bind(column(|f| Some(f.store_code.to_string())))
+        .bind(column(|f| Some(f.sku.clone())))
+        .bind(column(|f| f.name.clone()))
+        .bind(column(|f| {
+            f.price.map(|p| p.get().trim_matches('"').to_string())
+        }))
+        .bind(keep.iter().map(|i| pick(i).0.status).collect::<Vec<_>>())
+        .bind(
+            keep.iter()
+                .map(|i| pick(i).0.visibility)
+                .collect::<Vec<_>>(),
+        )
+        .bind(column(|f| f.type_id.clone()))
+        .bind(
+            keep.iter()
+                .map(|i| pick(i).0.attribute_set_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind(column(|f| f.created_at.clone()))
+        .bind(column(|f| f.updated_at.clone()))
+        .bind(
+            keep.iter()
+                .map(|i| {
+                    let attrs: serde_json::Map<String, serde_json::Value> = pick(i)
+                        .0
+                        .custom_attributes
+                        .iter()
+                        .map(|a| (a.attribute_code.clone(), a.value.clone()))
+                        .collect();
+                    serde_json::Value::Object(attrs).to_string()
+                })
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            keep.iter()
+                .map(|i| {
+                    let links = &pick(i).0.extension_attributes.category_links;
+                    list(
+                        links
+                            .iter()
+                            .filter_map(|l| l.category_id.parse::<i64>().ok())
+                            .map(|c| c.to_string())
+                            .collect(),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            keep.iter()
+                .map(|i| {
+                    let webs = &pick(i).0.extension_attributes.website_ids;
+                    list(webs.iter().map(|w| w.to_string()).collect())
+                })
+                .collect::<Vec<_>>(),
+        )
+        .bind(keep.iter().map(|i| pick(i).1.as_str()).collect::<Vec<_>>())
+        .bind(keep.iter().map(|i| pick(i).0.id).collect::<Vec<_>>())
+        .bind(at.file as i64)
+        .bind(at.offset as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(db(SERVICE, "write products"))?
+        .rows_affected();
+        tx.commit().await.map_err(db(SERVICE, "commit"))?;
+        Ok(written)
+    }
+
     /// Deletes a product (every store view) as of `at`, leaving a tombstone so that older
     /// upserts arriving later are ignored. A delete older than the product's newest change is
     /// ignored.

@@ -135,8 +135,16 @@ pub fn parse_position(s: &str) -> Option<Position> {
     Position::from_binlog(file, offset.parse().ok()?)
 }
 
+/// Documents applied in one call of `apply` (one kind, consecutive lines).
+pub const BATCH: usize = 256;
+
+/// What applying a batch did: (written, stale), or the error with the index of the document in
+/// the batch that caused it, when one did.
+pub type BatchResult = Result<(u64, u64), (Option<usize>, Error)>;
+
 /// Applies every document of `path` that `apply` takes (it returns `None` for kinds the
-/// service does not keep), `parallel` at a time, calling `progress` with the lines done.
+/// service does not keep), in batches of up to [`BATCH`] consecutive documents of one kind,
+/// `parallel` batches at a time, calling `progress` with the documents done.
 pub async fn load<F, Fut>(
     path: &Path,
     parallel: usize,
@@ -144,8 +152,8 @@ pub async fn load<F, Fut>(
     mut progress: impl FnMut(u64, &Summary),
 ) -> Result<Summary, LoadError>
 where
-    F: Fn(Kind, String) -> Option<Fut>,
-    Fut: Future<Output = Result<Applied, Error>>,
+    F: Fn(Kind, Vec<String>) -> Option<Fut>,
+    Fut: Future<Output = BatchResult>,
 {
     let shown = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| LoadError::Input {
@@ -154,58 +162,98 @@ where
     })?;
     let mut lines = std::io::BufReader::new(file).lines();
     let mut summary = Summary::default();
-    let mut done = 0u64;
+    let (mut done, mut shown_at) = (0u64, 0u64);
     let mut number = 0u64;
-    // Lines are read and classified here, applied `parallel` at a time.
+    // The batch being gathered: its kind, first line number and documents.
+    let mut batch: Option<(Kind, u64, Vec<String>)> = None;
+    let mut eof = false;
     let mut pending = futures_util::stream::FuturesUnordered::new();
     loop {
-        while pending.len() < parallel.max(1) {
-            let Some(line) = lines.next() else { break };
-            number += 1;
-            let line = line.map_err(|e| LoadError::Line {
-                path: shown.clone(),
-                line: number,
-                reason: e.to_string(),
-            })?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let Some(kind) = Kind::of(&line) else {
-                return Err(LoadError::Line {
+        while pending.len() < parallel.max(1) && !eof {
+            let line = match lines.next() {
+                Some(line) => {
+                    number += 1;
+                    line.map_err(|e| LoadError::Line {
+                        path: shown.clone(),
+                        line: number,
+                        reason: e.to_string(),
+                    })?
+                }
+                None => {
+                    eof = true;
+                    String::new()
+                }
+            };
+            let kind = if eof || line.trim().is_empty() {
+                None
+            } else {
+                Some(Kind::of(&line).ok_or_else(|| LoadError::Line {
                     path: shown.clone(),
                     line: number,
                     reason: "not a product, category or customer document".into(),
-                });
+                })?)
             };
-            match apply(kind, line) {
-                Some(fut) => {
-                    let n = number;
-                    pending.push(async move { (n, fut.await) });
+            // A batch goes when the kind changes, when it is full, or at the end.
+            let flush = match (&batch, kind) {
+                (Some((k, _, docs)), Some(kind)) => *k != kind || docs.len() >= BATCH,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if flush && let Some((k, first, docs)) = batch.take() {
+                let n = docs.len() as u64;
+                match apply(k, docs) {
+                    Some(fut) => pending.push(async move { (first, fut.await) }),
+                    None => *summary.skipped.entry(k.name()).or_default() += n,
                 }
-                None => *summary.skipped.entry(kind.name()).or_default() += 1,
+            }
+            if let Some(kind) = kind {
+                batch
+                    .get_or_insert_with(|| (kind, number, Vec::with_capacity(BATCH)))
+                    .2
+                    .push(line);
             }
         }
-        let Some((n, result)) = pending.next().await else {
+        let Some((first, result)) = pending.next().await else {
             break;
         };
         match result {
-            Ok(Applied::Written) => summary.written += 1,
-            Ok(Applied::Stale) => summary.stale += 1,
-            Err(cause) => {
+            Ok((written, stale)) => {
+                summary.written += written;
+                summary.stale += stale;
+                done += written + stale;
+            }
+            Err((index, cause)) => {
                 return Err(LoadError::Apply {
                     path: shown,
-                    line: n,
+                    line: first + index.unwrap_or(0) as u64,
                     cause,
                 });
             }
         }
-        done += 1;
-        if done.is_multiple_of(5_000) {
+        if done - shown_at >= 5_000 {
+            shown_at = done;
             progress(done, &summary);
         }
     }
     progress(done, &summary);
     Ok(summary)
+}
+
+/// Applies `docs` one by one through `apply` (for kinds without a batch write).
+pub async fn one_by_one<F, Fut>(docs: Vec<String>, apply: F) -> BatchResult
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<Applied, Error>>,
+{
+    let (mut written, mut stale) = (0, 0);
+    for (i, doc) in docs.into_iter().enumerate() {
+        match apply(doc).await {
+            Ok(Applied::Written) => written += 1,
+            Ok(Applied::Stale) => stale += 1,
+            Err(e) => return Err((Some(i), e)),
+        }
+    }
+    Ok((written, stale))
 }
 
 #[cfg(test)]

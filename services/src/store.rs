@@ -84,10 +84,10 @@ pub(crate) async fn migrations_current(
 /// insert the identity row, and the loser's insert can trip the `legacy_id` key before
 /// `ON CONFLICT (uuid)` sees the winner's row (a unique violation that a retry resolves, as the
 /// winner has committed by then).
-pub(crate) async fn retrying<F, Fut>(mut write: F) -> Result<Applied, Error>
+pub(crate) async fn retrying<T, F, Fut>(mut write: F) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Applied, Error>>,
+    Fut: Future<Output = Result<T, Error>>,
 {
     let mut attempts = 0;
     loop {

@@ -408,6 +408,16 @@ async fn backfilled_products_answer_in_magentos_shape_per_store_view() {
     );
     let (status, _) = get(addr, &path, ADMIN).await;
     assert_eq!(status, 404);
+    // The batch write keeps the same order: older than the tombstone, nothing.
+    assert_eq!(
+        catalog
+            .upsert_products(&[renamed.clone(), lines[0].to_string()], later(7))
+            .await
+            .expect("late batch"),
+        (0, 2)
+    );
+    let (status, _) = get(addr, &path, ADMIN).await;
+    assert_eq!(status, 404, "a batch older than the delete changes nothing");
     assert_eq!(
         catalog
             .upsert_product(&renamed, later(20))
@@ -419,6 +429,28 @@ async fn backfilled_products_answer_in_magentos_shape_per_store_view() {
     assert_eq!(status, 200);
     assert_eq!(body, as_magento_answers(&renamed));
     assert!(body.contains("\"name\":\"Renamed\""));
+
+    // A newer batch: its last document for a product and store view wins; the rest of the
+    // batch is stale against it.
+    let (status, body) = get(addr, &path, ADMIN).await;
+    assert_eq!((status, body), (200, as_magento_answers(&renamed)));
+    assert_eq!(
+        catalog
+            .upsert_products(&[renamed.clone(), lines[0].to_string()], later(25))
+            .await
+            .expect("newer batch"),
+        (1, 1)
+    );
+    let (_, body) = get(addr, &path, ADMIN).await;
+    assert_eq!(body, as_magento_answers(lines[0]));
+    let (index, err) = catalog
+        .upsert_products(
+            &[lines[0].to_string(), r#"{"sku":"x"}"#.to_string()],
+            later(26),
+        )
+        .await
+        .expect_err("a bad document in a batch");
+    assert_eq!(index, Some(1), "{err}");
 
     // A document that is not one is refused, naming why.
     let err = catalog

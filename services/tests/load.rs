@@ -30,7 +30,7 @@ async fn digest(dsn: &str, sql: &str) -> (i64, String) {
     (row.0, row.1.unwrap_or_default())
 }
 
-const PRODUCTS: &str = "SELECT count(*), md5(string_agg(s.store_code || p.legacy_id || d.document::text || s.sku || coalesce(s.name, '') || s.attrs::text, ',' ORDER BY s.store_code, p.legacy_id)) FROM catalog.product_store s JOIN catalog.product p ON p.uuid = s.product JOIN catalog.product_document d ON (d.product, d.store_code) = (s.product, s.store_code)";
+const PRODUCTS: &str = "SELECT count(*), md5(string_agg(concat_ws('|', s.store_code, p.legacy_id, s.legacy_id, d.document::text, s.sku, s.name, s.price, s.status, s.visibility, s.type_id, s.attribute_set_id, s.created_at, s.updated_at, s.attrs::text, s.category_ids::text, s.website_ids::text, s.source_file, s.source_offset), ',' ORDER BY s.store_code, p.legacy_id)) FROM catalog.product_store s JOIN catalog.product p ON p.uuid = s.product JOIN catalog.product_document d ON (d.product, d.store_code) = (s.product, s.store_code)";
 const CATEGORIES: &str = "SELECT count(*), md5(string_agg(store_code || legacy_id || document::text, ',' ORDER BY store_code, legacy_id)) FROM catalog.category_store";
 const STORES: &str = "SELECT count(*), md5(string_agg(code || ':' || website_id || ':' || root_category_id, ',' ORDER BY code)) FROM catalog.store";
 const CUSTOMERS: &str = "SELECT count(*), md5(string_agg(c.legacy_id || d.document::text || coalesce(c.email, ''), ',' ORDER BY c.legacy_id)) FROM customer.profile c JOIN customer.document d ON d.customer = c.customer";

@@ -54,22 +54,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let summary = load::load(
                 &file,
                 parallel,
-                |kind, line| {
+                |kind, docs| {
                     let db = db.clone();
-                    match kind {
+                    let task = match kind {
                         Kind::Product => {
-                            Some(tokio::spawn(
-                                async move { db.upsert_product(&line, at).await },
-                            ))
+                            tokio::spawn(async move { db.upsert_products(&docs, at).await })
                         }
-                        Kind::Category => {
-                            Some(tokio::spawn(
-                                async move { db.upsert_category(&line, at).await },
-                            ))
-                        }
-                        Kind::Customer => None,
-                    }
-                    .map(|task| async move { task.await.expect("upsert task") })
+                        Kind::Category => tokio::spawn(async move {
+                            load::one_by_one(docs, |d| {
+                                let db = db.clone();
+                                async move { db.upsert_category(&d, at).await }
+                            })
+                            .await
+                        }),
+                        Kind::Customer => return None,
+                    };
+                    Some(async move { task.await.expect("load task") })
                 },
                 |done, s| {
                     eprintln!(

@@ -50,12 +50,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let summary = load::load(
                 &file,
                 parallel,
-                |kind, line| {
+                |kind, docs| {
                     let db = db.clone();
                     (kind == Kind::Customer).then_some(async move {
-                        tokio::spawn(async move { db.upsert_customer(&line, at).await })
+                        tokio::spawn(async move {
+                            load::one_by_one(docs, |d| {
+                                let db = db.clone();
+                                async move { db.upsert_customer(&d, at).await }
+                            })
                             .await
-                            .expect("upsert task")
+                        })
+                        .await
+                        .expect("load task")
                     })
                 },
                 |done, s| {
