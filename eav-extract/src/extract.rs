@@ -57,6 +57,9 @@ pub struct Options {
     /// About how many bytes of value rows (as InnoDB stores them) one bucket holds
     /// (`DEFAULT_BUCKET_BYTES`); peak memory is about 8× that (BENCHMARKS.md).
     pub bucket_bytes: u64,
+    /// Also the admin store (store 0: the default values), which Magento's `/rest/all/V1/…`
+    /// answers from; products and categories only.
+    pub admin: bool,
 }
 
 /// Progress, reported as the run goes.
@@ -132,7 +135,7 @@ pub async fn extract(
     let snapshot = Snapshot::open(&options.source).await?;
     let mut conn = snapshot.conn;
     let meta = Meta::load(&mut conn, &options.kinds, options.labels).await?;
-    let stores: Vec<Store> = if options.stores.is_empty() {
+    let mut stores: Vec<Store> = if options.stores.is_empty() {
         meta.stores.iter().filter(|s| s.id != 0).cloned().collect()
     } else {
         let mut v = Vec::new();
@@ -141,6 +144,12 @@ pub async fn extract(
         }
         v
     };
+    if options.admin
+        && !stores.iter().any(|s| s.id == 0)
+        && let Some(admin) = meta.stores.iter().find(|s| s.id == 0)
+    {
+        stores.insert(0, admin.clone());
+    }
     let request = Checkpoint {
         format: 1,
         kinds: options.kinds.iter().map(|k| k.name().to_string()).collect(),

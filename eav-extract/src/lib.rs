@@ -30,6 +30,7 @@
 //!     value_reads: ficus_eav_extract::ValueReads::Scan,
 //!     spill_dir: None,
 //!     bucket_bytes: ficus_eav_extract::DEFAULT_BUCKET_BYTES,
+//!     admin: false,
 //! };
 //! let summary = extract(&options, |_| {}, std::future::pending()).await?;
 //! # Ok(()) }

@@ -34,6 +34,9 @@ struct Cli {
     /// Every store view except admin.
     #[arg(long)]
     all_stores: bool,
+    /// Also the admin store (default values), which Magento's /rest/all/V1/… answers from.
+    #[arg(long)]
+    admin: bool,
     /// Write option labels next to select and multiselect option ids.
     #[arg(long)]
     labels: bool,
@@ -146,6 +149,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         value_reads: cli.value_reads,
         spill_dir: cli.spill_dir.clone(),
         bucket_bytes: cli.bucket_mib.max(1) << 20,
+        admin: cli.admin,
     };
     let mut report = Report::new(cli.json_log);
     let ctrl_c = async {

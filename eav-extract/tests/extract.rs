@@ -28,6 +28,7 @@ fn options(magento: &str, kinds: &[Kind], sink: SinkSpec) -> Options {
         value_reads: ficus_eav_extract::ValueReads::Scan,
         spill_dir: None,
         bucket_bytes: ficus_eav_extract::DEFAULT_BUCKET_BYTES,
+        admin: false,
     }
 }
 

@@ -869,6 +869,8 @@ impl Catalog {
         .fetch_one(&self.pool)
         .await
         .map_err(db(SERVICE, "read store"))?;
+        // The admin store's group has root 0: the top-level category, as Magento answers.
+        let store_root = store_root.filter(|r| *r > 0);
         let root_path: Option<(String,)> = match root.or(store_root) {
             Some(id) => sqlx::query_as(
                 "SELECT path FROM catalog.category_store WHERE store_code = $1 AND legacy_id = $2",

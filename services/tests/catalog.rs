@@ -249,6 +249,19 @@ async fn backfilled_products_answer_in_magentos_shape_per_store_view() {
         assert_eq!(status, 200, "{store} {sku}: {body}");
         assert_eq!(body, as_magento_answers(line), "{store} {sku}");
         magento.check(store, &serde_json::from_str(&body).expect("json"));
+        if store == "admin" {
+            let (status, all) = get(
+                addr,
+                &format!("/rest/all/V1/products/{}", segment(sku)),
+                ADMIN,
+            )
+            .await;
+            assert_eq!(
+                (status, all),
+                (200, body.clone()),
+                "/rest/all/ is the admin store"
+            );
+        }
         if store == "default" {
             let (status, plain) =
                 get(addr, &format!("/rest/V1/products/{}", segment(sku)), ADMIN).await;
@@ -256,6 +269,10 @@ async fn backfilled_products_answer_in_magentos_shape_per_store_view() {
         }
     }
     assert!(stores.len() > 1, "multistore: {stores:?}");
+    assert!(
+        stores.contains("admin"),
+        "the back-fill includes the admin store"
+    );
 
     // Magento finds a SKU whatever its case.
     let v: Value = serde_json::from_str(lines[0]).expect("json");

@@ -250,6 +250,15 @@ async fn categories_answer_by_id_list_and_tree_as_magento() {
         assert_eq!(got, magento.node(child, *store_id, *website, None, 0));
     }
     assert!(counted > 0, "products are counted");
+    // /rest/all/: the admin store, from the top-level category, every website's products.
+    let (status, body) = get(addr, "/rest/all/V1/categories", ADMIN).await;
+    assert_eq!(status, 200, "{body}");
+    let got: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        got,
+        magento.node(1, 0, 0, None, 0),
+        "the admin store's tree"
+    );
     let (status, body) = get(
         addr,
         "/rest/default/V1/categories?rootCategoryId=999999",

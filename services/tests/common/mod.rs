@@ -180,6 +180,7 @@ impl Backfill {
                 value_reads: ficus_eav_extract::ValueReads::Scan,
                 spill_dir: None,
                 bucket_bytes: ficus_eav_extract::DEFAULT_BUCKET_BYTES,
+                admin: true,
             },
             |_| {},
             std::future::pending(),

@@ -64,6 +64,7 @@ async fn the_standin_answers_what_the_services_answer() {
             value_reads: ficus_eav_extract::ValueReads::Scan,
             spill_dir: None,
             bucket_bytes: ficus_eav_extract::DEFAULT_BUCKET_BYTES,
+            admin: true,
         },
         |_| {},
         std::future::pending(),
