@@ -62,6 +62,29 @@ pub struct Options {
     pub admin: bool,
 }
 
+impl Options {
+    /// Every kind of every store view (admin excluded) from `source` into `sink`, with the
+    /// CLI's defaults: chunks of 2,000, no rate limit, id-map's default namespace, no labels,
+    /// value tables scanned once.
+    pub fn new(source: MagentoDsn, sink: SinkSpec) -> Options {
+        Options {
+            source,
+            kinds: Kind::ALL.to_vec(),
+            stores: Vec::new(),
+            labels: false,
+            chunk_size: 2000,
+            max_rows_per_second: None,
+            namespace: ficus_id_map::DEFAULT_NAMESPACE,
+            sink,
+            resume: false,
+            value_reads: ValueReads::Scan,
+            spill_dir: None,
+            bucket_bytes: crate::spill::DEFAULT_BUCKET_BYTES,
+            admin: false,
+        }
+    }
+}
+
 /// Progress, reported as the run goes.
 #[derive(Debug, Clone)]
 pub enum Event<'a> {

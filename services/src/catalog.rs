@@ -8,9 +8,9 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPool;
 use uuid::Uuid;
 
-use crate::search::{self, Column, Criteria, Kind, Param, Sort, Sql};
-use crate::shape::Members;
-use crate::store::{self, Ledger, List, db};
+use crate::search::{Criteria, Kind, Param, Sql};
+use crate::shape::parse;
+use crate::store::{self, Ledger, List, ListSpec, db};
 pub use crate::{Applied, Error, ListError, Position};
 
 /// The schema that holds the catalog.
@@ -107,71 +107,62 @@ pub(crate) fn attribute_map(
         .collect()
 }
 
-/// A document, parsed once: its members, the fields `T` reads from them, and the shape Magento
-/// answers.
-fn parse<'a, T: Deserialize<'a>>(
-    entity: &'static str,
-    document: &'a str,
-) -> Result<(T, String), Error> {
-    let bad = |e: serde_json::Error| Error::BadDocument {
-        entity,
-        reason: e.to_string(),
-    };
-    let members = Members::parse(document).map_err(bad)?;
-    let fields = members.fields().map_err(bad)?;
-    let shape = members.magento_shape().map_err(bad)?;
-    Ok((fields, shape))
-}
-
 /// The product fields kept in columns.
-fn product_column(field: &str) -> Option<Column> {
-    let (sql, kind) = match field {
-        "entity_id" | "id" => ("s.legacy_id", Kind::Integer),
-        "sku" => ("s.sku", Kind::Text),
-        "name" => ("s.name", Kind::Text),
-        "price" => ("s.price", Kind::Number),
-        "status" => ("s.status", Kind::Integer),
-        "visibility" => ("s.visibility", Kind::Integer),
-        "attribute_set_id" => ("s.attribute_set_id", Kind::Integer),
-        "type_id" => ("s.type_id", Kind::Text),
-        "created_at" => ("s.created_at", Kind::Timestamp),
-        "updated_at" => ("s.updated_at", Kind::Timestamp),
-        _ => return None,
-    };
-    Some(Column {
-        sql: sql.into(),
-        kind,
-    })
-}
+const PRODUCT_COLUMNS: store::Columns = &[
+    ("entity_id", "s.legacy_id", Kind::Integer),
+    ("id", "s.legacy_id", Kind::Integer),
+    ("sku", "s.sku", Kind::Text),
+    ("name", "s.name", Kind::Text),
+    ("price", "s.price", Kind::Number),
+    ("status", "s.status", Kind::Integer),
+    ("visibility", "s.visibility", Kind::Integer),
+    ("attribute_set_id", "s.attribute_set_id", Kind::Integer),
+    ("type_id", "s.type_id", Kind::Text),
+    ("created_at", "s.created_at", Kind::Timestamp),
+    ("updated_at", "s.updated_at", Kind::Timestamp),
+];
 
 /// The category fields kept in columns.
-fn category_column(field: &str) -> Option<Column> {
-    let (sql, kind) = match field {
-        "entity_id" | "id" => ("s.legacy_id", Kind::Integer),
-        "parent_id" => ("s.parent_id", Kind::Integer),
-        "name" => ("s.name", Kind::Text),
-        "is_active" => ("s.is_active::integer", Kind::Integer),
-        "include_in_menu" => ("s.include_in_menu::integer", Kind::Integer),
-        "position" => ("s.position", Kind::Integer),
-        "level" => ("s.level", Kind::Integer),
-        "path" => ("s.path", Kind::Text),
-        "created_at" => ("s.created_at", Kind::Timestamp),
-        "updated_at" => ("s.updated_at", Kind::Timestamp),
-        _ => return None,
-    };
-    Some(Column {
-        sql: sql.into(),
-        kind,
-    })
-}
+const CATEGORY_COLUMNS: store::Columns = &[
+    ("entity_id", "s.legacy_id", Kind::Integer),
+    ("id", "s.legacy_id", Kind::Integer),
+    ("parent_id", "s.parent_id", Kind::Integer),
+    ("name", "s.name", Kind::Text),
+    ("is_active", "s.is_active::integer", Kind::Integer),
+    (
+        "include_in_menu",
+        "s.include_in_menu::integer",
+        Kind::Integer,
+    ),
+    ("position", "s.position", Kind::Integer),
+    ("level", "s.level", Kind::Integer),
+    ("path", "s.path", Kind::Text),
+    ("created_at", "s.created_at", Kind::Timestamp),
+    ("updated_at", "s.updated_at", Kind::Timestamp),
+];
 
-/// A custom attribute's value (callers have checked the code with [`store::is_code`]).
-pub(crate) fn attribute_column(table: &str, code: &str) -> Column {
-    Column {
-        sql: format!("({table}.attrs->>'{code}')"),
-        kind: Kind::Text,
-    }
-}
+const PRODUCT_LIST: ListSpec = ListSpec {
+    service: SERVICE,
+    codes: ("catalog.attribute", "catalog_product"),
+    alias: "s",
+    columns: PRODUCT_COLUMNS,
+    keys: "s.product, s.store_code",
+    document: "(SELECT d.document::text FROM catalog.product_document d
+               WHERE d.product = k.product AND d.store_code = k.store_code)",
+    from: "FROM catalog.product_store s",
+    tiebreak: "s.legacy_id",
+};
+
+const CATEGORY_LIST: ListSpec = ListSpec {
+    service: SERVICE,
+    codes: ("catalog.attribute", "catalog_category"),
+    alias: "s",
+    columns: CATEGORY_COLUMNS,
+    keys: "s.document::text AS document",
+    document: "k.document",
+    from: "FROM catalog.category_store s",
+    tiebreak: "s.legacy_id",
+};
 
 /// One node of the category tree, as `CategoryTreeInterface` answers it.
 #[derive(Debug, sqlx::FromRow)]
@@ -410,7 +401,7 @@ impl Catalog {
         .map_err(db(SERVICE, "write product document"))?
         .rows_affected();
         tx.commit().await.map_err(db(SERVICE, "commit"))?;
-        Ok(applied(written))
+        Ok(store::applied(written))
     }
 
     /// Applies many product documents read at one position `at` (a back-fill) in one
@@ -677,7 +668,7 @@ impl Catalog {
         .map_err(db(SERVICE, "write category document"))?
         .rows_affected();
         tx.commit().await.map_err(db(SERVICE, "commit"))?;
-        Ok(applied(written))
+        Ok(store::applied(written))
     }
 
     /// Deletes a category (every store view) as of `at`, leaving a tombstone.
@@ -781,73 +772,24 @@ impl Catalog {
     }
 
     async fn product_list(&self, store: &str, criteria: &Criteria) -> Result<List, ListError> {
-        self.list(
-            store,
-            criteria,
-            "catalog_product",
-            product_column,
-            (
-                "s.product, s.store_code",
-                "(SELECT d.document::text FROM catalog.product_document d
-               WHERE d.product = k.product AND d.store_code = k.store_code)",
-            ),
-            "FROM catalog.product_store s WHERE",
-            "s.legacy_id",
-        )
-        .await
+        self.in_store(&PRODUCT_LIST, store, criteria).await
     }
 
     async fn category_list(&self, store: &str, criteria: &Criteria) -> Result<List, ListError> {
-        self.list(
-            store,
-            criteria,
-            "catalog_category",
-            category_column,
-            ("s.document::text AS document", "k.document"),
-            "FROM catalog.category_store s WHERE",
-            "s.legacy_id",
-        )
-        .await
+        self.in_store(&CATEGORY_LIST, store, criteria).await
     }
 
-    /// A list of one entity type's store-view rows (`s`), filtered by store view first.
-    #[allow(clippy::too_many_arguments)]
-    async fn list(
+    /// A list of one entity type's rows of store view `store`.
+    async fn in_store(
         &self,
+        spec: &ListSpec,
         store: &str,
         criteria: &Criteria,
-        entity: &str,
-        columns: fn(&str) -> Option<Column>,
-        (keys, document): (&'static str, &'static str),
-        from: &str,
-        tiebreak: &str,
     ) -> Result<List, ListError> {
-        let wanted = search::other_fields(criteria, |f| columns(f).is_some());
-        let known =
-            store::known_codes(SERVICE, &self.pool, "catalog.attribute", entity, wanted).await?;
         let mut sql = Sql::default();
         let store_param = sql.bind(Param::Text(store.to_string()));
-        let column = |f: &str| {
-            columns(f).or_else(|| {
-                known
-                    .iter()
-                    .any(|k| k == f)
-                    .then(|| attribute_column("s", f))
-            })
-        };
-        let (conditions, mut order) =
-            search::clauses(criteria, &mut sql, column).map_err(ListError::Bad)?;
-        let mut wheres = vec![format!("s.store_code = {store_param}")];
-        wheres.extend(conditions);
-        order.push(Sort::key(tiebreak));
-        Ok(List {
-            service: SERVICE,
-            keys,
-            document,
-            from: format!("{from} {}", wheres.join(" AND ")),
-            order,
-            sql,
-        })
+        let wheres = vec![format!("s.store_code = {store_param}")];
+        spec.list(&self.pool, criteria, sql, wheres).await
     }
 
     /// The category tree of store view `store` (`CategoryManagementInterface::getTree`): from
@@ -934,18 +876,13 @@ impl Catalog {
     /// Refreshes the planner's statistics and the visibility map of the catalog's tables (after
     /// a back-fill, before autovacuum would).
     pub async fn vacuum(&self) -> Result<(), Error> {
-        for table in [
+        let tables = [
             "catalog.product_store",
             "catalog.product_document",
             "catalog.category_store",
             "catalog.product",
-        ] {
-            sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM (ANALYZE) {table}")))
-                .execute(&self.pool)
-                .await
-                .map_err(db(SERVICE, "vacuum"))?;
-        }
-        Ok(())
+        ];
+        store::vacuum(SERVICE, &self.pool, &tables).await
     }
 
     /// Whether the service holds documents of store view `code`.
@@ -957,13 +894,5 @@ impl Catalog {
                 .await
                 .map_err(db(SERVICE, "read stores"))?;
         Ok(known)
-    }
-}
-
-fn applied(rows_written: u64) -> Applied {
-    if rows_written == 1 {
-        Applied::Written
-    } else {
-        Applied::Stale
     }
 }

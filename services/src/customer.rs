@@ -7,10 +7,10 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPool;
 use uuid::Uuid;
 
-use crate::catalog::{CustomAttribute, attribute_column, attribute_map};
-use crate::search::{self, Column, Criteria, Kind, Sort, Sql};
-use crate::shape::Members;
-use crate::store::{self, Ledger, List, db};
+use crate::catalog::{CustomAttribute, attribute_map};
+use crate::search::{Criteria, Kind, Sql};
+use crate::shape::parse;
+use crate::store::{self, Ledger, List, ListSpec, db};
 pub use crate::{Applied, Error, ListError, Position};
 
 /// The schema that holds the customers.
@@ -114,37 +114,43 @@ impl CustomerFields {
     }
 }
 
-/// The customer fields kept in columns.
-fn customer_column(field: &str) -> Option<Column> {
-    let (sql, kind) = match field {
-        "entity_id" | "id" => ("c.legacy_id", Kind::Integer),
-        "email" => ("c.email", Kind::Text),
-        "firstname" => ("c.firstname", Kind::Text),
-        "lastname" => ("c.lastname", Kind::Text),
-        "middlename" => ("c.middlename", Kind::Text),
-        "group_id" => ("c.group_id", Kind::Integer),
-        "store_id" => ("c.store_id", Kind::Integer),
-        "website_id" => ("c.website_id", Kind::Integer),
-        "gender" => ("c.gender", Kind::Integer),
-        "dob" => ("c.dob", Kind::Timestamp),
-        "taxvat" => ("c.taxvat", Kind::Text),
-        "created_in" => ("c.created_in", Kind::Text),
-        "created_at" => ("c.created_at", Kind::Timestamp),
-        "updated_at" => ("c.updated_at", Kind::Timestamp),
-        "name" => ("c.name", Kind::Text),
-        "billing_postcode" => ("c.billing_postcode", Kind::Text),
-        "billing_city" => ("c.billing_city", Kind::Text),
-        "billing_telephone" => ("c.billing_telephone", Kind::Text),
-        "billing_region" => ("c.billing_region", Kind::Text),
-        "billing_country_id" => ("c.billing_country_id", Kind::Text),
-        "billing_company" => ("c.billing_company", Kind::Text),
-        _ => return None,
-    };
-    Some(Column {
-        sql: sql.into(),
-        kind,
-    })
-}
+/// The customer fields kept in columns, and what Magento's customer collection joins: the whole
+/// name and the default billing address's fields.
+const CUSTOMER_COLUMNS: store::Columns = &[
+    ("entity_id", "c.legacy_id", Kind::Integer),
+    ("id", "c.legacy_id", Kind::Integer),
+    ("email", "c.email", Kind::Text),
+    ("firstname", "c.firstname", Kind::Text),
+    ("lastname", "c.lastname", Kind::Text),
+    ("middlename", "c.middlename", Kind::Text),
+    ("group_id", "c.group_id", Kind::Integer),
+    ("store_id", "c.store_id", Kind::Integer),
+    ("website_id", "c.website_id", Kind::Integer),
+    ("gender", "c.gender", Kind::Integer),
+    ("dob", "c.dob", Kind::Timestamp),
+    ("taxvat", "c.taxvat", Kind::Text),
+    ("created_in", "c.created_in", Kind::Text),
+    ("created_at", "c.created_at", Kind::Timestamp),
+    ("updated_at", "c.updated_at", Kind::Timestamp),
+    ("name", "c.name", Kind::Text),
+    ("billing_postcode", "c.billing_postcode", Kind::Text),
+    ("billing_city", "c.billing_city", Kind::Text),
+    ("billing_telephone", "c.billing_telephone", Kind::Text),
+    ("billing_region", "c.billing_region", Kind::Text),
+    ("billing_country_id", "c.billing_country_id", Kind::Text),
+    ("billing_company", "c.billing_company", Kind::Text),
+];
+
+const CUSTOMER_LIST: ListSpec = ListSpec {
+    service: SERVICE,
+    codes: ("customer.attribute", "customer"),
+    alias: "c",
+    columns: CUSTOMER_COLUMNS,
+    keys: "c.customer",
+    document: "(SELECT d.document::text FROM customer.document d WHERE d.customer = k.customer)",
+    from: "FROM customer.profile c",
+    tiebreak: "c.legacy_id",
+};
 
 impl Customers {
     /// Connects to the customer service's database (`postgres://…`); does not migrate.
@@ -182,13 +188,7 @@ impl Customers {
     }
 
     async fn upsert_customer_once(&self, document: &str, at: Position) -> Result<Applied, Error> {
-        let bad = |e: serde_json::Error| Error::BadDocument {
-            entity: "customer",
-            reason: e.to_string(),
-        };
-        let members = Members::parse(document).map_err(bad)?;
-        let f: CustomerFields = members.fields().map_err(bad)?;
-        let shape = members.magento_shape().map_err(bad)?;
+        let (f, shape): (CustomerFields, String) = parse("customer", document)?;
         let name = f.name();
         let billing = f.billing();
         let b = |field: fn(&AddressFields) -> Option<&String>| billing.and_then(field).cloned();
@@ -272,11 +272,7 @@ impl Customers {
         .map_err(db(SERVICE, "write customer document"))?
         .rows_affected();
         tx.commit().await.map_err(db(SERVICE, "commit"))?;
-        Ok(if written == 1 {
-            Applied::Written
-        } else {
-            Applied::Stale
-        })
+        Ok(store::applied(written))
     }
 
     /// Deletes a customer as of `at`, leaving a tombstone.
@@ -293,13 +289,8 @@ impl Customers {
 
     /// Refreshes the planner's statistics and the visibility map (after a back-fill).
     pub async fn vacuum(&self) -> Result<(), Error> {
-        for table in ["customer.profile", "customer.document", "customer.customer"] {
-            sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM (ANALYZE) {table}")))
-                .execute(&self.pool)
-                .await
-                .map_err(db(SERVICE, "vacuum"))?;
-        }
-        Ok(())
+        let tables = ["customer.profile", "customer.document", "customer.customer"];
+        store::vacuum(SERVICE, &self.pool, &tables).await
     }
 
     /// The document of customer `id`, as Magento answers it.
@@ -326,37 +317,8 @@ impl Customers {
     }
 
     async fn list(&self, criteria: &Criteria) -> Result<List, ListError> {
-        let wanted = search::other_fields(criteria, |f| customer_column(f).is_some());
-        let known = store::known_codes(
-            SERVICE,
-            &self.pool,
-            "customer.attribute",
-            "customer",
-            wanted,
-        )
-        .await?;
-        let mut sql = Sql::default();
-        let column = |f: &str| {
-            customer_column(f).or_else(|| {
-                known
-                    .iter()
-                    .any(|k| k == f)
-                    .then(|| attribute_column("c", f))
-            })
-        };
-        let (conditions, mut order) =
-            search::clauses(criteria, &mut sql, column).map_err(ListError::Bad)?;
-        let mut wheres = vec!["true".to_string()];
-        wheres.extend(conditions);
-        order.push(Sort::key("c.legacy_id"));
-        Ok(List {
-            service: SERVICE,
-            keys: "c.customer",
-            document: "(SELECT d.document::text FROM customer.document d
-               WHERE d.customer = k.customer)",
-            from: format!("FROM customer.profile c WHERE {}", wheres.join(" AND ")),
-            order,
-            sql,
-        })
+        CUSTOMER_LIST
+            .list(&self.pool, criteria, Sql::default(), Vec::new())
+            .await
     }
 }

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use crate::shape::Members;
 use crate::{Applied, Error, Position};
 
 /// What a document of eav-extract's output is, told by the members only its kind has.
@@ -25,14 +24,17 @@ pub enum Kind {
 
 impl Kind {
     /// The kind of a document; `None` when it is none of eav-extract's.
+    ///
+    /// Told by the key itself (`"sku":`, …) anywhere in the text: a quote inside a JSON string is
+    /// escaped, so only a key matches, and no other kind has these keys at any depth. No parse
+    /// here: the write API parses each document once.
     pub fn of(document: &str) -> Option<Kind> {
-        let members = Members::parse(document).ok()?;
-        let has = |k: &str| members.0.iter().any(|(key, _)| *key == k);
-        if has("sku") {
+        let has = |key: &str| document.contains(key);
+        if has(r#""sku":"#) {
             Some(Kind::Product)
-        } else if has("email") || has("addresses") {
+        } else if has(r#""email":"#) || has(r#""addresses":"#) {
             Some(Kind::Customer)
-        } else if has("path") {
+        } else if has(r#""path":"#) {
             Some(Kind::Category)
         } else {
             None
@@ -52,6 +54,9 @@ impl Kind {
 /// Why a load stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// `--position` does not parse.
+    #[error("--position {0:?}: expected <binlog file>:<offset>")]
+    Position(String),
     /// The output or its manifest cannot be read.
     #[error("{path}: {reason}")]
     Input {
@@ -127,6 +132,38 @@ pub fn manifest_position(output: &Path) -> Result<Position, LoadError> {
     })?;
     Position::from_binlog(&s.file, s.position)
         .ok_or_else(|| input(format!("binlog file name {:?} has no number", s.file)))
+}
+
+/// The position a load applies documents at: `given` (`--position`) when there is one, else the
+/// snapshot in `output`'s manifest.
+pub fn position(output: &Path, given: Option<&str>) -> Result<Position, LoadError> {
+    match given {
+        Some(p) => parse_position(p).ok_or_else(|| LoadError::Position(p.into())),
+        None => manifest_position(output),
+    }
+}
+
+/// A progress line of `service` on stderr, for [`load`].
+pub fn progress(service: &'static str) -> impl FnMut(u64, &Summary) {
+    move |done, s| {
+        eprintln!(
+            "ficus-{service}: {done} documents ({} written, {} stale)",
+            s.written, s.stale
+        )
+    }
+}
+
+/// The closing line of `service`'s load of `output` at `at`, on stderr.
+pub fn report(service: &str, output: &Path, at: Position, summary: &Summary) {
+    eprintln!(
+        "ficus-{service}: loaded {} at {}:{} ({} written, {} stale, skipped {:?})",
+        output.display(),
+        at.file,
+        at.offset,
+        summary.written,
+        summary.stale,
+        summary.skipped
+    );
 }
 
 /// Parses `<binlog file>:<offset>` (`mariadb-bin.000042:1234`).

@@ -11,6 +11,22 @@ pub fn magento_shape(document: &str) -> Result<String, serde_json::Error> {
     Members::parse(document)?.magento_shape()
 }
 
+/// A document of `entity`, parsed once: the fields `T` reads from its members, and the shape
+/// Magento answers.
+pub(crate) fn parse<'a, T: Deserialize<'a>>(
+    entity: &'static str,
+    document: &'a str,
+) -> Result<(T, String), crate::Error> {
+    let bad = |e: serde_json::Error| crate::Error::BadDocument {
+        entity,
+        reason: e.to_string(),
+    };
+    let members = Members::parse(document).map_err(bad)?;
+    let fields = members.fields().map_err(bad)?;
+    let shape = members.magento_shape().map_err(bad)?;
+    Ok((fields, shape))
+}
+
 /// A JSON object's members in document order, values unparsed.
 #[derive(Debug)]
 pub(crate) struct Members<'a>(pub(crate) Vec<(&'a str, &'a RawValue)>);

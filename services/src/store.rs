@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use ficus_id_map::magento::mask_password;
 
-use crate::search::{Criteria, Param, Sort, Sql};
+use crate::search::{self, Column, Criteria, Kind, Param, Sort, Sql};
 use crate::{Applied, Error, ListError, Position};
 
 /// Maps a driver error of `service` doing `what`.
@@ -201,11 +201,7 @@ impl Ledger {
             }
         }
         tx.commit().await.map_err(db(self.service, "commit"))?;
-        Ok(if written == 1 {
-            Applied::Written
-        } else {
-            Applied::Stale
-        })
+        Ok(applied(written))
     }
 }
 
@@ -245,9 +241,8 @@ pub(crate) struct List {
 }
 
 impl List {
-    /// `SELECT <document> FROM (<keys and sort terms> … LIMIT …) k ORDER BY …`; `joined`: the
-    /// document named `d`, in the order `o` (for [`List::run`]'s join with the count).
-    fn page_sql(&self, limit: &str, joined: bool) -> String {
+    /// `SELECT <document> AS d, <its place> AS o FROM (<keys and sort terms> … LIMIT …) k`.
+    fn page_sql(&self, limit: &str) -> String {
         let mut inner = format!("SELECT {}", self.keys);
         let mut inner_order = Vec::new();
         let mut outer_order = Vec::new();
@@ -256,24 +251,19 @@ impl List {
             inner_order.push(format!("{} {}", s.expr, s.direction()));
             outer_order.push(format!("k.o{i} {}", s.direction()));
         }
-        if joined {
-            format!(
-                "SELECT {} AS d, row_number() OVER (ORDER BY {}) AS o
-                 FROM ({inner} {} ORDER BY {}{limit}) k",
-                self.document,
-                outer_order.join(", "),
-                self.from,
-                inner_order.join(", "),
-            )
-        } else {
-            format!(
-                "SELECT {} FROM ({inner} {} ORDER BY {}{limit}) k ORDER BY {}",
-                self.document,
-                self.from,
-                inner_order.join(", "),
-                outer_order.join(", ")
-            )
-        }
+        format!(
+            "SELECT {} AS d, row_number() OVER (ORDER BY {}) AS o
+             FROM ({inner} {} ORDER BY {}{limit}) k",
+            self.document,
+            outer_order.join(", "),
+            self.from,
+            inner_order.join(", "),
+        )
+    }
+
+    /// The page alone, documents in order.
+    fn page_only_sql(&self, limit: &str) -> String {
+        format!("SELECT p.d FROM ({}) p ORDER BY p.o", self.page_sql(limit))
     }
 
     /// The page of documents `criteria` asks for and the total count, in one statement (one
@@ -289,7 +279,7 @@ impl List {
             "WITH t AS (SELECT count(*) AS n {})
              SELECT t.n, p.d FROM t LEFT JOIN ({}) p ON true ORDER BY p.o",
             self.from,
-            self.page_sql(&criteria.asked(), true)
+            self.page_sql(&criteria.asked())
         );
         let rows = bind(
             sqlx::query_as::<_, (i64, Option<String>)>(sqlx::AssertSqlSafe(both)),
@@ -305,7 +295,7 @@ impl List {
             return Ok((docs, total));
         }
         let page = bind(
-            sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(self.page_sql(&clamped, false))),
+            sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(self.page_only_sql(&clamped))),
             &self.sql,
         )
         .fetch_all(pool)
@@ -323,7 +313,7 @@ impl List {
             .execute(&mut *tx)
             .await
             .map_err(db(self.service, "explain"))?;
-        let explain = format!("EXPLAIN {}", self.page_sql(" LIMIT 20", false));
+        let explain = format!("EXPLAIN {}", self.page_only_sql(" LIMIT 20"));
         let rows = bind(
             sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(explain)),
             &self.sql,
@@ -336,6 +326,104 @@ impl List {
             .map(|(l,)| l)
             .collect::<Vec<_>>()
             .join("\n"))
+    }
+}
+
+/// An entity's fields kept in columns: (field, SQL expression, how it compares).
+pub(crate) type Columns = &'static [(&'static str, &'static str, Kind)];
+
+/// The column of `field` in `columns`.
+pub(crate) fn column(columns: Columns, field: &str) -> Option<Column> {
+    columns
+        .iter()
+        .find(|(name, _, _)| *name == field)
+        .map(|(_, sql, kind)| Column {
+            sql: (*sql).into(),
+            kind: *kind,
+        })
+}
+
+/// What one entity type's lists read.
+#[derive(Debug)]
+pub(crate) struct ListSpec {
+    pub service: &'static str,
+    /// The table of custom attribute codes seen, and the entity type in it.
+    pub codes: (&'static str, &'static str),
+    /// The alias of the rows in `from`, whose `attrs` hold the custom attributes.
+    pub alias: &'static str,
+    /// The entity's own columns.
+    pub columns: Columns,
+    /// See [`List::keys`].
+    pub keys: &'static str,
+    /// See [`List::document`].
+    pub document: &'static str,
+    /// `FROM <rows> <alias>`.
+    pub from: &'static str,
+    /// The key that breaks ties (never NULL).
+    pub tiebreak: &'static str,
+}
+
+impl ListSpec {
+    /// The list `criteria` asks for, within `wheres` (their values already in `sql`): unknown
+    /// filter fields refused as Magento refuses them, custom attribute codes looked up once.
+    pub(crate) async fn list(
+        &self,
+        pool: &PgPool,
+        criteria: &Criteria,
+        mut sql: Sql,
+        mut wheres: Vec<String>,
+    ) -> Result<List, ListError> {
+        let own = |f: &str| column(self.columns, f);
+        let wanted = search::other_fields(criteria, |f| own(f).is_some());
+        let known = known_codes(self.service, pool, self.codes.0, self.codes.1, wanted).await?;
+        let field = |f: &str| {
+            own(f).or_else(|| {
+                known.iter().any(|k| k == f).then(|| Column {
+                    sql: format!("({}.attrs->>'{f}')", self.alias),
+                    kind: Kind::Text,
+                })
+            })
+        };
+        let (conditions, mut order) =
+            search::clauses(criteria, &mut sql, field).map_err(ListError::Bad)?;
+        wheres.extend(conditions);
+        if wheres.is_empty() {
+            wheres.push("true".into());
+        }
+        order.push(Sort::key(self.tiebreak));
+        Ok(List {
+            service: self.service,
+            keys: self.keys,
+            document: self.document,
+            from: format!("{} WHERE {}", self.from, wheres.join(" AND ")),
+            order,
+            sql,
+        })
+    }
+}
+
+/// `VACUUM (ANALYZE)` of `tables`: the planner's statistics and the visibility map, after a
+/// back-fill and before autovacuum would.
+pub(crate) async fn vacuum(
+    service: &'static str,
+    pool: &PgPool,
+    tables: &[&str],
+) -> Result<(), Error> {
+    for table in tables {
+        sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM (ANALYZE) {table}")))
+            .execute(pool)
+            .await
+            .map_err(db(service, "vacuum"))?;
+    }
+    Ok(())
+}
+
+/// Written when the conditional write of one row wrote it, else stale.
+pub(crate) fn applied(rows_written: u64) -> Applied {
+    if rows_written == 1 {
+        Applied::Written
+    } else {
+        Applied::Stale
     }
 }
 

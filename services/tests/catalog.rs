@@ -20,10 +20,8 @@ use serde_json::Value;
 struct MagentoProducts {
     /// id → (sku, type_id, attribute_set_id, created_at, updated_at).
     entities: BTreeMap<u64, (String, String, u32, String, String)>,
-    /// (id, store_id, code) → value, for name, status, visibility, price.
-    values: BTreeMap<(u64, u32, String), Option<String>>,
-    /// code → store rows ignored (global).
-    global: BTreeMap<String, bool>,
+    /// name, status, visibility and price by Magento's scope rules.
+    eav: EavValues,
     websites: BTreeMap<u64, Vec<u64>>,
     /// product → (category_id, position), sorted.
     links: BTreeMap<u64, Vec<(u64, i64)>>,
@@ -49,40 +47,19 @@ impl MagentoProducts {
         .await
         .first()
         .is_some_and(|(v,)| v == "1");
-        let attrs = "FROM eav_attribute a JOIN eav_entity_type t
-               ON t.entity_type_id = a.entity_type_id AND t.entity_type_code = 'catalog_product'";
-        let global = magento_rows::<(String, u8)>(
+        let mut eav = EavValues::read(
             dsn,
-            &format!(
-                "SELECT a.attribute_code, c.is_global {attrs}
-                 JOIN catalog_eav_attribute c ON c.attribute_id = a.attribute_id"
-            ),
+            "catalog_product",
+            &[
+                ("varchar", &["name"]),
+                ("int", &["status", "visibility"]),
+                ("decimal", &["price"]),
+            ],
         )
-        .await
-        .into_iter()
-        .map(|(code, g)| {
-            let global = g == 1 && !(code == "price" && price_per_website);
-            (code, global)
-        })
-        .collect();
-        let mut values = BTreeMap::new();
-        for (table, codes) in [
-            ("varchar", "'name'"),
-            ("int", "'status', 'visibility'"),
-            ("decimal", "'price'"),
-        ] {
-            for (id, store, code, value) in magento_rows::<(u64, u32, String, Option<String>)>(
-                dsn,
-                &format!(
-                    "SELECT v.entity_id, v.store_id, a.attribute_code, CAST(v.value AS CHAR) {attrs}
-                     JOIN catalog_product_entity_{table} v ON v.attribute_id = a.attribute_id
-                     WHERE a.attribute_code IN ({codes})"
-                ),
-            )
-            .await
-            {
-                values.insert((id, store, code), value);
-            }
+        .await;
+        // With catalog/price/scope = 1 Magento treats price as website-scoped.
+        if price_per_website {
+            eav.global.insert("price".into(), false);
         }
         let mut websites: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
         for (p, w) in magento_rows::<(u64, u64)>(
@@ -111,23 +88,11 @@ impl MagentoProducts {
             .collect();
         MagentoProducts {
             entities,
-            values,
-            global,
+            eav,
             websites,
             links,
             stores,
         }
-    }
-
-    /// An attribute's value in a store view: its row there over store 0's; store 0's only for
-    /// a global attribute.
-    fn value(&self, id: u64, store: u32, code: &str) -> Option<&str> {
-        let global = self.global.get(code).copied().unwrap_or(false);
-        let own = (!global)
-            .then(|| self.values.get(&(id, store, code.to_string())))
-            .flatten();
-        own.or_else(|| self.values.get(&(id, 0, code.to_string())))
-            .and_then(|v| v.as_deref())
     }
 
     /// Checks the fields of `answer` (the service's product in store view `code`) that
@@ -144,11 +109,12 @@ impl MagentoProducts {
         assert_eq!(answer["updated_at"], *updated, "{what}");
         assert_eq!(
             answer.get("name").and_then(Value::as_str),
-            self.value(id, store, "name"),
+            self.eav.value(id, store, "name"),
             "{what}: name"
         );
         for code in ["status", "visibility"] {
             let want = self
+                .eav
                 .value(id, store, code)
                 .map(|v| v.parse::<i64>().expect("int"));
             assert_eq!(
@@ -158,6 +124,7 @@ impl MagentoProducts {
             );
         }
         let want = self
+            .eav
             .value(id, store, "price")
             .map(|v| v.parse::<f64>().expect("decimal"));
         assert_eq!(

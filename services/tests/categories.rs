@@ -15,10 +15,8 @@ use serde_json::{Value, json};
 struct Magento {
     /// id → (parent_id, path, position, level).
     categories: HashMap<u64, (u64, String, i64, i64)>,
-    /// (code, store_id) → is_global.
-    global: HashMap<String, bool>,
-    /// (id, store_id, code) → value.
-    values: HashMap<(u64, u32, String), Option<String>>,
+    /// name, is_active and is_anchor by Magento's scope rules.
+    eav: EavValues,
     /// category → products linked.
     links: HashMap<u64, BTreeSet<u64>>,
     /// product → websites.
@@ -35,35 +33,12 @@ impl Magento {
         .into_iter()
         .map(|(id, p, path, pos, l)| (id, (p, path, pos, l)))
         .collect();
-        let attrs = "FROM eav_attribute a
-             JOIN eav_entity_type t ON t.entity_type_id = a.entity_type_id
-               AND t.entity_type_code = 'catalog_category'";
-        let global = magento_rows::<(String, u8)>(
+        let eav = EavValues::read(
             dsn,
-            &format!(
-                "SELECT a.attribute_code, c.is_global {attrs}
-                 JOIN catalog_eav_attribute c ON c.attribute_id = a.attribute_id"
-            ),
+            "catalog_category",
+            &[("varchar", &["name"]), ("int", &["is_active", "is_anchor"])],
         )
-        .await
-        .into_iter()
-        .map(|(code, g)| (code, g == 1))
-        .collect();
-        let mut values = HashMap::new();
-        for table in ["varchar", "int"] {
-            let rows = magento_rows::<(u64, u32, String, Option<String>)>(
-                dsn,
-                &format!(
-                    "SELECT v.entity_id, v.store_id, a.attribute_code, CAST(v.value AS CHAR) {attrs}
-                     JOIN catalog_category_entity_{table} v ON v.attribute_id = a.attribute_id
-                     WHERE a.attribute_code IN ('name', 'is_active', 'is_anchor')"
-                ),
-            )
-            .await;
-            for (id, store, code, value) in rows {
-                values.insert((id, store, code), value);
-            }
-        }
+        .await;
         let mut links: HashMap<u64, BTreeSet<u64>> = HashMap::new();
         for (c, p) in magento_rows::<(u64, u64)>(
             dsn,
@@ -84,22 +59,15 @@ impl Magento {
         }
         Magento {
             categories,
-            global,
-            values,
+            eav,
             links,
             websites,
         }
     }
 
-    /// A category's value in store view `store`: the store's row over store 0's, store 0's
-    /// only for a global attribute.
+    /// A category's value in store view `store` by Magento's scope rules.
     fn value(&self, id: u64, store: u32, code: &str) -> Option<&str> {
-        let global = self.global.get(code).copied().unwrap_or(false);
-        let own = (!global && store != 0)
-            .then(|| self.values.get(&(id, store, code.to_string())))
-            .flatten();
-        own.or_else(|| self.values.get(&(id, 0, code.to_string())))
-            .and_then(|v| v.as_deref())
+        self.eav.value(id, store, code)
     }
 
     /// The tree node of `id` in store view `store` of `website`, `depth` levels down.

@@ -41,12 +41,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             parallel,
             magento,
         } => {
-            let at = match position {
-                Some(p) => load::parse_position(&p).ok_or_else(|| {
-                    anyhow::anyhow!("--position {p:?}: expected <binlog file>:<offset>")
-                })?,
-                None => load::manifest_position(&file)?,
-            };
+            let at = load::position(&file, position.as_deref())?;
             if let Some(magento) = magento {
                 let n = db.copy_stores(&magento).await?;
                 eprintln!("ficus-catalog: {n} store views from Magento");
@@ -71,24 +66,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     };
                     Some(async move { task.await.expect("load task") })
                 },
-                |done, s| {
-                    eprintln!(
-                        "ficus-catalog: {done} documents ({} written, {} stale)",
-                        s.written, s.stale
-                    )
-                },
+                load::progress("catalog"),
             )
             .await?;
             db.vacuum().await?;
-            eprintln!(
-                "ficus-catalog: loaded {} at {}:{} ({} written, {} stale, skipped {:?})",
-                file.display(),
-                at.file,
-                at.offset,
-                summary.written,
-                summary.stale,
-                summary.skipped
-            );
+            load::report("catalog", &file, at, &summary);
             Ok(())
         }
         Command::Serve { .. } => {

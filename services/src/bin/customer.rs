@@ -41,12 +41,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             parallel,
             magento: _,
         } => {
-            let at = match position {
-                Some(p) => load::parse_position(&p).ok_or_else(|| {
-                    anyhow::anyhow!("--position {p:?}: expected <binlog file>:<offset>")
-                })?,
-                None => load::manifest_position(&file)?,
-            };
+            let at = load::position(&file, position.as_deref())?;
             let summary = load::load(
                 &file,
                 parallel,
@@ -64,24 +59,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .expect("load task")
                     })
                 },
-                |done, s| {
-                    eprintln!(
-                        "ficus-customer: {done} documents ({} written, {} stale)",
-                        s.written, s.stale
-                    )
-                },
+                load::progress("customer"),
             )
             .await?;
             db.vacuum().await?;
-            eprintln!(
-                "ficus-customer: loaded {} at {}:{} ({} written, {} stale, skipped {:?})",
-                file.display(),
-                at.file,
-                at.offset,
-                summary.written,
-                summary.stale,
-                summary.skipped
-            );
+            load::report("customer", &file, at, &summary);
             Ok(())
         }
         Command::Serve { .. } => {

@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::get;
 
 use super::{
-    Caller, Gateway, forged, internal, json, list, no_route, no_such_entity, unauthorized,
+    At, Caller, Gateway, forged, internal, json, list, no_route, no_such_entity, unauthorized,
 };
 use crate::catalog::{Catalog, TreeError};
 use crate::search;
@@ -49,15 +49,15 @@ pub fn router(catalog: Catalog, config: Config) -> Router {
     });
     Router::new()
         .route("/rest/V1/products", get(products))
-        .route("/rest/{store}/V1/products", get(products_in))
+        .route("/rest/{store}/V1/products", get(products))
         .route("/rest/V1/products/{sku}", get(product))
-        .route("/rest/{store}/V1/products/{sku}", get(product_in))
+        .route("/rest/{store}/V1/products/{sku}", get(product))
         .route("/rest/V1/categories", get(tree))
-        .route("/rest/{store}/V1/categories", get(tree_in))
+        .route("/rest/{store}/V1/categories", get(tree))
         .route("/rest/V1/categories/list", get(categories))
-        .route("/rest/{store}/V1/categories/list", get(categories_in))
+        .route("/rest/{store}/V1/categories/list", get(categories))
         .route("/rest/V1/categories/{id}", get(category))
-        .route("/rest/{store}/V1/categories/{id}", get(category_in))
+        .route("/rest/{store}/V1/categories/{id}", get(category))
         .route("/readyz", get(ready))
         .with_state(app)
 }
@@ -205,67 +205,39 @@ impl App {
 const PRODUCTS: &str = "Magento_Catalog::products";
 const CATEGORIES: &str = "Magento_Catalog::categories";
 
-async fn product(State(app): Shared, Path(sku): Path<String>, headers: HeaderMap) -> Response {
-    app.product(None, &sku, &headers).await
+async fn product(State(app): Shared, Path(at): Path<At>, headers: HeaderMap) -> Response {
+    app.product(at.store, &at.key, &headers).await
 }
 
-async fn product_in(
+async fn products(
     State(app): Shared,
-    Path((store, sku)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    app.product(Some(store), &sku, &headers).await
-}
-
-async fn products(State(app): Shared, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
-    app.products(None, q.as_deref(), &headers).await
-}
-
-async fn products_in(
-    State(app): Shared,
-    Path(store): Path<String>,
+    Path(at): Path<At>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    app.products(Some(store), q.as_deref(), &headers).await
+    app.products(at.store, q.as_deref(), &headers).await
 }
 
-async fn categories(State(app): Shared, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
-    app.categories(None, q.as_deref(), &headers).await
-}
-
-async fn categories_in(
+async fn categories(
     State(app): Shared,
-    Path(store): Path<String>,
+    Path(at): Path<At>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    app.categories(Some(store), q.as_deref(), &headers).await
+    app.categories(at.store, q.as_deref(), &headers).await
 }
 
-async fn category(State(app): Shared, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    app.category(None, &id, &headers).await
+async fn category(State(app): Shared, Path(at): Path<At>, headers: HeaderMap) -> Response {
+    app.category(at.store, &at.key, &headers).await
 }
 
-async fn category_in(
+async fn tree(
     State(app): Shared,
-    Path((store, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    app.category(Some(store), &id, &headers).await
-}
-
-async fn tree(State(app): Shared, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
-    app.tree(None, q.as_deref(), &headers).await
-}
-
-async fn tree_in(
-    State(app): Shared,
-    Path(store): Path<String>,
+    Path(at): Path<At>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    app.tree(Some(store), q.as_deref(), &headers).await
+    app.tree(at.store, q.as_deref(), &headers).await
 }
 
 async fn ready(State(app): Shared) -> Response {

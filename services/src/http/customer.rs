@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::get;
 
 use super::{
-    Caller, Gateway, forged, internal, is_store_code, json, list, no_route, no_such_entity,
+    At, Caller, Gateway, forged, internal, is_store_code, json, list, no_route, no_such_entity,
     unauthorized,
 };
 use crate::customer::Customers;
@@ -34,31 +34,26 @@ pub fn router(customers: Customers, gateway: Gateway) -> Router {
     let app = Arc::new(App { customers, gateway });
     Router::new()
         .route("/rest/V1/customers/me", get(me))
-        .route("/rest/{store}/V1/customers/me", get(me_in))
+        .route("/rest/{store}/V1/customers/me", get(me))
         .route("/rest/V1/customers/search", get(search))
-        .route("/rest/{store}/V1/customers/search", get(search_in))
+        .route("/rest/{store}/V1/customers/search", get(search))
         .route("/rest/V1/customers/{id}", get(by_id))
-        .route("/rest/{store}/V1/customers/{id}", get(by_id_in))
+        .route("/rest/{store}/V1/customers/{id}", get(by_id))
         .route("/readyz", get(ready))
         .with_state(app)
 }
 
 impl App {
-    /// `None` when the store code (if any) is a store code and the caller may read
-    /// `resource` (`self`: a customer), else the response refusing the request.
-    async fn refuse(
-        &self,
-        headers: &HeaderMap,
-        store: Option<&str>,
-        resource: &str,
-    ) -> Option<Response> {
+    /// `None` when the store code (if any) is a store code and the caller is an admin (the
+    /// routes of `Magento_Customer::customer`), else the response refusing the request.
+    async fn refuse(&self, headers: &HeaderMap, store: Option<&str>) -> Option<Response> {
         if store.is_some_and(|code| !is_store_code(code)) {
             return Some(no_route().await);
         }
-        match (self.gateway.caller(headers), resource) {
-            (Caller::Forged, _) => Some(forged()),
-            (Caller::Customer(_), "self") | (Caller::Admin, CUSTOMER) => None,
-            _ => Some(unauthorized(resource)),
+        match self.gateway.caller(headers) {
+            Caller::Forged => Some(forged()),
+            Caller::Admin => None,
+            _ => Some(unauthorized(CUSTOMER)),
         }
     }
 
@@ -71,7 +66,7 @@ impl App {
     }
 
     async fn by_id(&self, store: Option<&str>, id: &str, headers: &HeaderMap) -> Response {
-        if let Some(refused) = self.refuse(headers, store, CUSTOMER).await {
+        if let Some(refused) = self.refuse(headers, store).await {
             return refused;
         }
         match search::int("customerId", id) {
@@ -81,11 +76,12 @@ impl App {
     }
 
     async fn me(&self, store: Option<&str>, headers: &HeaderMap) -> Response {
-        if let Some(refused) = self.refuse(headers, store, "self").await {
-            return refused;
+        if store.is_some_and(|code| !is_store_code(code)) {
+            return no_route().await;
         }
         match self.gateway.caller(headers) {
             Caller::Customer(id) => self.customer(id).await,
+            Caller::Forged => forged(),
             _ => unauthorized("self"),
         }
     }
@@ -96,44 +92,29 @@ impl App {
         query: Option<&str>,
         headers: &HeaderMap,
     ) -> Response {
-        if let Some(refused) = self.refuse(headers, store, CUSTOMER).await {
+        if let Some(refused) = self.refuse(headers, store).await {
             return refused;
         }
         list(query, async |c| self.customers.search(c).await).await
     }
 }
 
-async fn me(State(app): Shared, headers: HeaderMap) -> Response {
-    app.me(None, &headers).await
+async fn me(State(app): Shared, Path(at): Path<At>, headers: HeaderMap) -> Response {
+    app.me(at.store.as_deref(), &headers).await
 }
 
-async fn me_in(State(app): Shared, Path(store): Path<String>, headers: HeaderMap) -> Response {
-    app.me(Some(&store), &headers).await
-}
-
-async fn search(State(app): Shared, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
-    app.search(None, q.as_deref(), &headers).await
-}
-
-async fn search_in(
+async fn search(
     State(app): Shared,
-    Path(store): Path<String>,
+    Path(at): Path<At>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    app.search(Some(&store), q.as_deref(), &headers).await
+    app.search(at.store.as_deref(), q.as_deref(), &headers)
+        .await
 }
 
-async fn by_id(State(app): Shared, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    app.by_id(None, &id, &headers).await
-}
-
-async fn by_id_in(
-    State(app): Shared,
-    Path((store, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    app.by_id(Some(&store), &id, &headers).await
+async fn by_id(State(app): Shared, Path(at): Path<At>, headers: HeaderMap) -> Response {
+    app.by_id(at.store.as_deref(), &at.key, &headers).await
 }
 
 async fn ready(State(app): Shared) -> Response {

@@ -21,6 +21,17 @@ pub const IDENTITY_HEADER: &str = "x-ficus-identity";
 /// The header carrying the shared secret that proves a request came through ficus-proxy.
 pub const SECRET_HEADER: &str = "x-ficus-gateway-secret";
 
+/// A route's path parameters, with or without the store code: `/rest/V1/…` and
+/// `/rest/{store}/V1/…` share their handler.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct At {
+    /// The store code, when the URL has one.
+    pub store: Option<String>,
+    /// The entity's SKU or id, on routes of one entity.
+    #[serde(alias = "sku", alias = "id", default)]
+    pub key: String,
+}
+
 /// Who is calling, as the gateway says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Caller {

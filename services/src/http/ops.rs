@@ -227,17 +227,17 @@ async fn observe(State(ops): State<Arc<Ops>>, mut request: Request, next: Next) 
             v
         }
     };
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
-    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    // What the log needs is copied only when there is a log.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let logged = ops
+        .access_log
+        .then(|| (request.method().clone(), request.uri().path().to_owned()));
     let mut response = next.run(request).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    ops.metrics.record(&route, status, elapsed);
-    if ops.access_log {
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+    ops.metrics.record(route, status, elapsed);
+    if let Some((method, path)) = logged {
         let mut line = serde_json::json!({
             "ts": rfc3339(SystemTime::now()),
             "level": if status >= 500 { "error" } else { "info" },

@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 
-use ficus_eav_extract::{Kind, Options, SinkSpec};
+use ficus_eav_extract::{Options, SinkSpec};
 use ficus_id_map::magento::MagentoDsn;
 use ficus_magento_fixture::Edition;
 use ficus_magento_fixture::testing::*;
@@ -168,19 +168,12 @@ impl Backfill {
         let out = std::env::temp_dir().join(format!("ficus-{name}-{}.jsonl", std::process::id()));
         let summary = ficus_eav_extract::extract(
             &Options {
-                source: MagentoDsn::parse(&magento).expect("dsn"),
-                kinds: Kind::ALL.to_vec(),
-                stores: Vec::new(),
-                labels: false,
                 chunk_size: 500,
-                max_rows_per_second: None,
-                namespace: ficus_id_map::DEFAULT_NAMESPACE,
-                sink: SinkSpec::Jsonl(out.clone()),
-                resume: false,
-                value_reads: ficus_eav_extract::ValueReads::Scan,
-                spill_dir: None,
-                bucket_bytes: ficus_eav_extract::DEFAULT_BUCKET_BYTES,
                 admin: true,
+                ..Options::new(
+                    MagentoDsn::parse(&magento).expect("dsn"),
+                    SinkSpec::Jsonl(out.clone()),
+                )
             },
             |_| {},
             std::future::pending(),
@@ -305,4 +298,63 @@ pub fn filter(g: usize, f: usize, field: &str, value: &str, condition: &str) -> 
         q(&format!("{p}[condition_type]")),
         q(condition)
     )
+}
+
+/// Attribute values read straight from Magento's value tables, and Magento's store-scope rule.
+pub struct EavValues {
+    /// code → global (`is_global` = 1: store rows ignored).
+    pub global: std::collections::HashMap<String, bool>,
+    /// (entity id, store id, code) → value.
+    pub values: std::collections::HashMap<(u64, u32, String), Option<String>>,
+}
+
+impl EavValues {
+    /// The values of the attributes `codes` of entity type `entity` (e.g. `catalog_product`)
+    /// in the value tables named by their type (`varchar`, `int`, …).
+    pub async fn read(dsn: &str, entity: &str, tables: &[(&str, &[&str])]) -> EavValues {
+        let attrs = format!(
+            "FROM eav_attribute a JOIN eav_entity_type t
+               ON t.entity_type_id = a.entity_type_id AND t.entity_type_code = '{entity}'"
+        );
+        let global = magento_rows::<(String, u8)>(
+            dsn,
+            &format!(
+                "SELECT a.attribute_code, c.is_global {attrs}
+                 JOIN catalog_eav_attribute c ON c.attribute_id = a.attribute_id"
+            ),
+        )
+        .await
+        .into_iter()
+        .map(|(code, g)| (code, g == 1))
+        .collect();
+        let mut values = std::collections::HashMap::new();
+        for (table, codes) in tables {
+            let codes: Vec<String> = codes.iter().map(|c| format!("'{c}'")).collect();
+            let rows = magento_rows::<(u64, u32, String, Option<String>)>(
+                dsn,
+                &format!(
+                    "SELECT v.entity_id, v.store_id, a.attribute_code, CAST(v.value AS CHAR) {attrs}
+                     JOIN {entity}_entity_{table} v ON v.attribute_id = a.attribute_id
+                     WHERE a.attribute_code IN ({})",
+                    codes.join(", ")
+                ),
+            )
+            .await;
+            for (id, store, code, value) in rows {
+                values.insert((id, store, code), value);
+            }
+        }
+        EavValues { global, values }
+    }
+
+    /// An attribute's value in store view `store`: its row there over store 0's; store 0's
+    /// only for a global attribute.
+    pub fn value(&self, id: u64, store: u32, code: &str) -> Option<&str> {
+        let global = self.global.get(code).copied().unwrap_or(false);
+        let own = (!global)
+            .then(|| self.values.get(&(id, store, code.to_string())))
+            .flatten();
+        own.or_else(|| self.values.get(&(id, 0, code.to_string())))
+            .and_then(|v| v.as_deref())
+    }
 }

@@ -7,7 +7,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use ficus_eav_extract::lookup::Lookup;
-use ficus_eav_extract::{Kind, Options, SinkSpec};
+use ficus_eav_extract::{Options, SinkSpec};
 use ficus_id_map::magento::MagentoDsn;
 use ficus_magento_fixture::Edition;
 use ficus_magento_fixture::testing::*;
@@ -52,19 +52,12 @@ async fn the_standin_answers_what_the_services_answer() {
     let out = std::env::temp_dir().join(format!("ficus-standin-{}.jsonl", std::process::id()));
     let summary = ficus_eav_extract::extract(
         &Options {
-            source: MagentoDsn::parse(&magento).expect("dsn"),
-            kinds: Kind::ALL.to_vec(),
-            stores: Vec::new(),
-            labels: false,
             chunk_size: 300,
-            max_rows_per_second: None,
-            namespace: ficus_id_map::DEFAULT_NAMESPACE,
-            sink: SinkSpec::Jsonl(out.clone()),
-            resume: false,
-            value_reads: ficus_eav_extract::ValueReads::Scan,
-            spill_dir: None,
-            bucket_bytes: ficus_eav_extract::DEFAULT_BUCKET_BYTES,
             admin: true,
+            ..Options::new(
+                MagentoDsn::parse(&magento).expect("dsn"),
+                SinkSpec::Jsonl(out.clone()),
+            )
         },
         |_| {},
         std::future::pending(),
