@@ -793,7 +793,13 @@ async fn product_lists_follow_search_criteria() {
     .await;
     assert_eq!(status, 404);
 
-    // The common filters can use an index (sequential scans priced out).
+    // The common filters can use an index (sequential scans priced out), for values that select
+    // few rows: with statistics as autovacuum gathers them, a filter matching most of the store
+    // is rightly read in key order instead, stopping after a page.
+    sqlx::query("ANALYZE catalog.product_store")
+        .execute(catalog.pool())
+        .await
+        .expect("analyze");
     for (query, index) in [
         (filter(0, 0, "sku", sku, "eq"), "product_store_sku"),
         (
@@ -802,12 +808,15 @@ async fn product_lists_follow_search_criteria() {
         ),
         (filter(0, 0, "name", "ab%", "like"), "product_store_name"),
         (
-            filter(0, 0, "updated_at", "2024-01-01 00:00:00", "gt"),
+            filter(0, 0, "updated_at", "2099-01-01 00:00:00", "gt"),
             "product_store_updated",
         ),
-        (filter(0, 0, "price", "10", "from"), "product_store_price"),
         (
-            filter(0, 0, "type_id", "simple", "eq"),
+            filter(0, 0, "price", "1000000", "from"),
+            "product_store_price",
+        ),
+        (
+            filter(0, 0, "type_id", "grouped", "eq"),
             "product_store_type",
         ),
     ] {

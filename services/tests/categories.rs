@@ -303,9 +303,14 @@ async fn categories_answer_by_id_list_and_tree_as_magento() {
             r#"{"message":"Invalid attribute name: %1","parameters":["no_such_attribute"]}"#
         )
     );
+    // Values that select few rows, statistics as autovacuum gathers them (see the products').
+    sqlx::query("ANALYZE catalog.category_store")
+        .execute(catalog.pool())
+        .await
+        .expect("analyze");
     for (query, index) in [
         (
-            filter(0, 0, "parent_id", "2", "eq"),
+            filter(0, 0, "parent_id", "999999", "eq"),
             "category_store_parent",
         ),
         (filter(0, 0, "name", "ab%", "like"), "category_store_name"),
