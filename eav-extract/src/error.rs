@@ -27,7 +27,7 @@ pub enum Error {
         known: String,
     },
     /// An entity kind the extractor does not know.
-    #[error("unknown entity '{name}'; eav-extract knows: product, category, customer")]
+    #[error("unknown entity '{name}'; eav-extract knows: product, category, customer, order")]
     UnknownEntity {
         /// What was asked for.
         name: String,

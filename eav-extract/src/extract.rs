@@ -237,36 +237,37 @@ pub async fn extract(
             kind: Some(kind),
             ..KindSummary::default()
         };
-        let t = meta.entity_type(kind.type_code());
-        let mut spill = if options.value_reads == ValueReads::Scan && !t.staged {
-            let spill = Spill::read(
-                &mut conn,
-                t,
-                after,
-                &store_ids,
-                (&spill_dir, options.bucket_bytes),
-                &mut pace,
-                |table, rows, value_rows| {
-                    progress(Event::Read {
-                        kind,
-                        table,
-                        rows,
-                        value_rows,
-                    })
-                },
-            );
-            let spill = tokio::select! {
-                biased;
-                () = &mut shutdown => {
-                    return Err(Error::Interrupted { entities: cp.documents });
-                }
-                spill = spill => spill?,
+        let eav = meta.types.get(kind.type_code());
+        let mut spill =
+            if let Some(t) = eav.filter(|t| options.value_reads == ValueReads::Scan && !t.staged) {
+                let spill = Spill::read(
+                    &mut conn,
+                    t,
+                    after,
+                    &store_ids,
+                    (&spill_dir, options.bucket_bytes),
+                    &mut pace,
+                    |table, rows, value_rows| {
+                        progress(Event::Read {
+                            kind,
+                            table,
+                            rows,
+                            value_rows,
+                        })
+                    },
+                );
+                let spill = tokio::select! {
+                    biased;
+                    () = &mut shutdown => {
+                        return Err(Error::Interrupted { entities: cp.documents });
+                    }
+                    spill = spill => spill?,
+                };
+                summary.value_rows += spill.rows;
+                Some(spill)
+            } else {
+                None
             };
-            summary.value_rows += spill.rows;
-            Some(spill)
-        } else {
-            None
-        };
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Chunk>>(2);
         let reader = {
             let meta = meta.clone();
@@ -381,14 +382,14 @@ impl<'m> Build<'_, 'm> {
     fn all(&self, text: &mut String, docs: &mut Vec<DocRef<'m>>) -> Result<()> {
         let entities = &self.chunk.entities;
         if entities.len() < SPLIT_AT {
-            return self.some(entities, text, docs);
+            return self.some(entities, 0, text, docs);
         }
         let (first, second) = entities.split_at(entities.len() / 2);
         let mut text2 = String::with_capacity(text.capacity() / 2);
         let mut docs2 = Vec::with_capacity(docs.capacity() / 2);
         std::thread::scope(|scope| {
-            let other = scope.spawn(|| self.some(second, &mut text2, &mut docs2));
-            let mine = self.some(first, text, docs);
+            let other = scope.spawn(|| self.some(second, first.len(), &mut text2, &mut docs2));
+            let mine = self.some(first, 0, text, docs);
             let other = other
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -403,15 +404,32 @@ impl<'m> Build<'_, 'm> {
         Ok(())
     }
 
+    /// The documents of `entities`, the chunk's entities from index `offset` on.
     fn some(
         &self,
         entities: &[source::Entity],
+        offset: usize,
         text: &mut String,
         docs: &mut Vec<DocRef<'m>>,
     ) -> Result<()> {
         let (kind, chunk, builder) = (self.kind, self.chunk, self.builder);
-        for e in entities {
+        for (n, e) in entities.iter().enumerate() {
             let uuid = self.mapper.uuid(e.id as u64);
+            if kind == Kind::Order {
+                let orders = &chunk.orders;
+                let at = offset + n;
+                let store_code = orders.store_id(at).and_then(|s| self.meta.store_code(s));
+                let start = text.len();
+                orders.write(text, at, &uuid, store_code, &self.meta.regions)?;
+                docs.push(DocRef {
+                    entity_type: kind.type_code(),
+                    store_code: store_code.unwrap_or("admin"),
+                    legacy_id: e.id,
+                    uuid,
+                    range: start..text.len() - 1,
+                });
+                continue;
+            }
             if kind == Kind::Customer {
                 let start = text.len();
                 builder.customer(text, &uuid, self.address_mapper, chunk, e)?;

@@ -44,6 +44,7 @@ mod extract;
 mod json;
 pub mod lookup;
 mod meta;
+mod order;
 pub mod pivot;
 mod sink;
 mod source;

@@ -71,11 +71,11 @@ impl Lookup {
     }
 
     /// The document of entity `id` of `kind` in store view `store` (products and categories;
-    /// customers ignore it), as eav-extract writes it (with `uuid` and `store_code`), without
+    /// customers and orders ignore it), as eav-extract writes it (with `uuid` and `store_code`), without
     /// the newline; `None` when there is no such entity or store view.
     pub async fn document(&self, kind: Kind, id: u32, store: &str) -> Result<Option<String>> {
         let wanted = |s: &&crate::meta::Store| match kind {
-            Kind::Customer => s.id == 0,
+            Kind::Customer | Kind::Order => s.id == 0,
             _ => s.code == store,
         };
         let Some(store) = self.meta.stores.iter().find(wanted) else {
@@ -107,6 +107,11 @@ impl Lookup {
             Kind::Customer => {
                 let addresses = Mapper::new(self.namespace, "customer_address")?;
                 docs.customer(&mut out, &uuid, &addresses, &chunk, e)?
+            }
+            Kind::Order => {
+                let orders = &chunk.orders;
+                let code = orders.store_id(0).and_then(|s| self.meta.store_code(s));
+                orders.write(&mut out, 0, &uuid, code, &self.meta.regions)?
             }
         }
         out.truncate(out.trim_end().len());

@@ -25,7 +25,7 @@ struct Cli {
     /// Magento's database, e.g. mysql://ficus:ficus@127.0.0.1:3306/magento
     #[arg(long, env = "FICUS_MAGENTO_DSN")]
     source: String,
-    /// Entity to extract: product, category, customer (repeatable; default: all three).
+    /// Entity to extract: product, category, customer, order (repeatable; default: all four).
     #[arg(long = "entity")]
     entities: Vec<String>,
     /// Store view code (repeatable).

@@ -80,11 +80,13 @@ pub enum Kind {
     Category,
     /// `customer`, with its addresses.
     Customer,
+    /// `sales_order`, with its items, addresses, payment and history (flat tables, no EAV).
+    Order,
 }
 
 impl Kind {
     /// All kinds, in extraction order.
-    pub const ALL: [Kind; 3] = [Kind::Product, Kind::Category, Kind::Customer];
+    pub const ALL: [Kind; 4] = [Kind::Product, Kind::Category, Kind::Customer, Kind::Order];
 
     /// The CLI name.
     pub fn name(self) -> &'static str {
@@ -92,6 +94,7 @@ impl Kind {
             Kind::Product => "product",
             Kind::Category => "category",
             Kind::Customer => "customer",
+            Kind::Order => "order",
         }
     }
 
@@ -101,6 +104,7 @@ impl Kind {
             Kind::Product => "catalog_product",
             Kind::Category => "catalog_category",
             Kind::Customer => "customer",
+            Kind::Order => "sales_order",
         }
     }
 
@@ -110,6 +114,7 @@ impl Kind {
             "product" | "products" | "catalog_product" => Kind::Product,
             "category" | "categories" | "catalog_category" => Kind::Category,
             "customer" | "customers" => Kind::Customer,
+            "order" | "orders" | "sales_order" => Kind::Order,
             _ => return Err(Error::UnknownEntity { name: name.into() }),
         })
     }
@@ -174,6 +179,8 @@ pub struct Meta {
     pub types: HashMap<String, EntityType>,
     /// Option labels, when asked for.
     pub labels: Option<Labels>,
+    /// `directory_country_region`'s (country, code) by region id, for orders' addresses.
+    pub regions: HashMap<u32, (String, String)>,
 }
 
 const PRICE_BACKEND: &str = "Magento\\Catalog\\Model\\Product\\Attribute\\Backend\\Price";
@@ -197,6 +204,7 @@ pub fn type_codes(kind: Kind) -> &'static [&'static str] {
         Kind::Product => &["catalog_product"],
         Kind::Category => &["catalog_category"],
         Kind::Customer => &["customer", "customer_address"],
+        Kind::Order => &[],
     }
 }
 
@@ -216,8 +224,10 @@ impl Meta {
             .map_err(mysql("information_schema.TABLES"))?
             .into_iter()
             .collect();
+        let orders = kinds.contains(&Kind::Order);
         let missing: Vec<&str> = REQUIRED
             .iter()
+            .chain(if orders { crate::order::TABLES } else { &[] })
             .copied()
             .filter(|t| !present.contains(*t))
             .collect();
@@ -277,6 +287,11 @@ impl Meta {
         } else {
             None
         };
+        let regions = if orders {
+            crate::order::regions(conn, present.contains("directory_country_region")).await?
+        } else {
+            HashMap::new()
+        };
         Ok(Meta {
             database,
             stores,
@@ -284,6 +299,7 @@ impl Meta {
             staging_version,
             types,
             labels,
+            regions,
         })
     }
 

@@ -121,6 +121,9 @@ pub struct Chunk {
     pub children: HashMap<u32, Vec<u32>>,
     /// Customers: addresses per customer.
     pub addresses: HashMap<u32, Vec<Entity>>,
+    /// Orders: the chunk's orders and their lines, addresses, payments and histories
+    /// (`entities` then hold only their ids).
+    pub orders: crate::order::Orders,
     /// Value rows read from the database for this chunk (for the summary and the rate limit);
     /// rows taken from the spill were counted when the tables were read.
     pub value_rows: u64,
@@ -371,6 +374,13 @@ async fn entities_with_values(
 
 /// How many live entities of a kind the snapshot holds.
 pub async fn count(conn: &mut Conn, meta: &Meta, kind: Kind) -> Result<u64> {
+    if kind == Kind::Order {
+        let n: Option<u64> = conn
+            .query_first("SELECT COUNT(*) FROM sales_order")
+            .await
+            .map_err(mysql("sales_order"))?;
+        return Ok(n.unwrap_or(0));
+    }
     let t = meta.entity_type(kind.type_code());
     let sql = format!(
         "SELECT COUNT(*) FROM {} WHERE 1{}",
@@ -396,6 +406,24 @@ pub async fn read_chunk(
     stores: &[u16],
     spill: Option<&mut Spill>,
 ) -> Result<Chunk> {
+    if kind == Kind::Order {
+        let orders = crate::order::Orders::read(conn, after, size).await?;
+        let entities = orders
+            .ids()
+            .into_iter()
+            .map(|id| Entity {
+                id,
+                cols: Vec::new(),
+                values: Vec::new(),
+            })
+            .collect();
+        return Ok(Chunk {
+            entities,
+            value_rows: orders.rows(),
+            orders,
+            ..Chunk::default()
+        });
+    }
     let t = meta.entity_type(kind.type_code());
     let rows = entity_rows(conn, t, meta, &format!("entity_id > {after}"), Some(size)).await?;
     if rows.is_empty() {
@@ -441,7 +469,7 @@ pub async fn read_chunk(
                     .push((c, pos.unwrap_or_else(|| "0".into())));
             }
         }
-        Kind::Category | Kind::Customer => {}
+        Kind::Category | Kind::Customer | Kind::Order => {}
     }
     rest(conn, meta, kind, (lo, hi), stores, chunk).await
 }
@@ -489,7 +517,7 @@ async fn rest(
 ) -> Result<Chunk> {
     let t = meta.entity_type(kind.type_code());
     match kind {
-        Kind::Product => {}
+        Kind::Product | Kind::Order => {}
         Kind::Category => {
             let sql = format!(
                 "SELECT parent_id, entity_id FROM {} WHERE parent_id BETWEEN {lo} AND {hi}{} ORDER BY parent_id, position, entity_id",

@@ -38,9 +38,9 @@ fn bad_input_is_named() {
                 "--source".into(),
                 format!("{server}/mysql"),
                 "--entity".into(),
-                "order".into(),
+                "invoice".into(),
             ],
-            "unknown entity 'order'",
+            "unknown entity 'invoice'",
         ),
     ];
     for (args, message) in cases {

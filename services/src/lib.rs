@@ -2,6 +2,8 @@
 //!
 //! - [`catalog`]: products and categories, in the catalog service's own database;
 //! - [`customer`]: customers with their addresses, in the customer service's own database;
+//! - [`order`]: orders with their items, addresses, payment and history, in the order
+//!   service's own database;
 //! - [`http`]: the routes of each service, the caller's identity as ficus-proxy passes it, and
 //!   the operations endpoints (`/healthz`, `/readyz`, `/metrics`) with JSON access logs.
 //!
@@ -14,6 +16,7 @@ pub mod config;
 pub mod customer;
 pub mod http;
 pub mod load;
+pub mod order;
 pub mod search;
 pub mod shape;
 mod store;

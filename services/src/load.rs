@@ -20,6 +20,8 @@ pub enum Kind {
     Category,
     /// A customer with addresses (`email` or `addresses`).
     Customer,
+    /// An order (`increment_id`).
+    Order,
 }
 
 impl Kind {
@@ -30,7 +32,10 @@ impl Kind {
     /// here: the write API parses each document once.
     pub fn of(document: &str) -> Option<Kind> {
         let has = |key: &str| document.contains(key);
-        if has(r#""sku":"#) {
+        // First: an order's items have SKUs and its addresses e-mails.
+        if has(r#""increment_id":"#) {
+            Some(Kind::Order)
+        } else if has(r#""sku":"#) {
             Some(Kind::Product)
         } else if has(r#""email":"#) || has(r#""addresses":"#) {
             Some(Kind::Customer)
@@ -47,6 +52,7 @@ impl Kind {
             Kind::Product => "product",
             Kind::Category => "category",
             Kind::Customer => "customer",
+            Kind::Order => "order",
         }
     }
 }

@@ -62,7 +62,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             })
                             .await
                         }),
-                        Kind::Customer => return None,
+                        Kind::Customer | Kind::Order => return None,
                     };
                     Some(async move { task.await.expect("load task") })
                 },

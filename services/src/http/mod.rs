@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod customer;
 pub mod fields;
 pub mod ops;
+pub mod order;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -12,7 +12,10 @@ use ficus_magento_fixture::testing::*;
 use ficus_services::Position;
 use ficus_services::catalog::{Applied, Catalog};
 use ficus_services::customer::Customers;
-use ficus_services::http::{Gateway, IDENTITY_HEADER, SECRET_HEADER, catalog, customer, ops};
+use ficus_services::http::{
+    Gateway, IDENTITY_HEADER, SECRET_HEADER, catalog, customer, ops, order,
+};
+use ficus_services::order::Orders;
 use serde_json::Value;
 
 pub const SECRET: &str = "s3cret-from-the-proxy";
@@ -47,6 +50,14 @@ pub async fn serve_customers(db: Customers) -> SocketAddr {
         secret: Some(SECRET.into()),
     };
     serve_app(ops::wrap("customer", customer::router(db, gateway), false)).await
+}
+
+/// Serves the order service's routes (with the operations layer, no access log).
+pub async fn serve_orders(db: Orders) -> SocketAddr {
+    let gateway = Gateway {
+        secret: Some(SECRET.into()),
+    };
+    serve_app(ops::wrap("order", order::router(db, gateway), false)).await
 }
 
 /// One HTTP/1.1 GET on its own connection: (status, body).
@@ -132,11 +143,14 @@ pub enum Doc {
     Product,
     Category,
     Customer,
+    Order,
 }
 
 /// The kind of an eav-extract document, told by the members only its kind has.
 pub fn kind(v: &Value) -> Doc {
-    if v.get("sku").is_some() {
+    if v.get("increment_id").is_some() {
+        Doc::Order
+    } else if v.get("sku").is_some() {
         Doc::Product
     } else if v.get("email").is_some() || v.get("addresses").is_some() {
         Doc::Customer
@@ -147,15 +161,17 @@ pub fn kind(v: &Value) -> Doc {
 }
 
 /// A generated Magento store back-filled through eav-extract and the write API: products and
-/// categories into a catalog database, customers into a customer database (one database per
-/// service).
+/// categories into a catalog database, customers into a customer database, orders into an order
+/// database (one database per service).
 pub struct Backfill {
     pub magento: String,
     pub target: String,
     pub customer_target: String,
+    pub order_target: String,
     pub out: std::path::PathBuf,
     pub catalog: Catalog,
     pub customers: Customers,
+    pub orders: Orders,
     pub text: String,
     pub at: Position,
 }
@@ -165,6 +181,7 @@ impl Backfill {
         let magento = magento_store(name, profile, 11, Edition::Ce).await;
         let target = pg_database(name).await;
         let customer_target = pg_database(&format!("{name}_cust")).await;
+        let order_target = pg_database(&format!("{name}_ord")).await;
         let out = std::env::temp_dir().join(format!("ficus-{name}-{}.jsonl", std::process::id()));
         let summary = ficus_eav_extract::extract(
             &Options {
@@ -188,12 +205,15 @@ impl Backfill {
         catalog.migrate().await.expect("migrate twice is a no-op");
         let customers = Customers::connect(&customer_target).await.expect("connect");
         customers.migrate().await.expect("migrate");
+        let orders = Orders::connect(&order_target).await.expect("connect");
+        orders.migrate().await.expect("migrate");
         for line in text.lines() {
             let v: Value = serde_json::from_str(line).expect("json");
             let applied = match kind(&v) {
                 Doc::Product => catalog.upsert_product(line, at).await,
                 Doc::Category => catalog.upsert_category(line, at).await,
                 Doc::Customer => customers.upsert_customer(line, at).await,
+                Doc::Order => orders.upsert_order(line, at).await,
             };
             assert_eq!(applied.expect("upsert"), Applied::Written, "{line}");
         }
@@ -214,9 +234,11 @@ impl Backfill {
             magento,
             target,
             customer_target,
+            order_target,
             out,
             catalog,
             customers,
+            orders,
             text,
             at,
         }
@@ -242,8 +264,10 @@ impl Backfill {
         }
         drop(self.catalog);
         drop(self.customers);
+        drop(self.orders);
         drop_pg(&self.target).await;
         drop_pg(&self.customer_target).await;
+        drop_pg(&self.order_target).await;
         drop_magento(&self.magento).await;
     }
 }

@@ -6,6 +6,7 @@
 //! - `GET /rest[/<store>|/all]/V1/products/{sku}`
 //! - `GET /rest[/<store>|/all]/V1/categories/{id}`
 //! - `GET /rest[/<store>|/all]/V1/customers/{id}`
+//! - `GET /rest[/<store>|/all]/V1/orders/{id}`
 //!
 //! It reads live (each request on its own connection, no snapshot), answers everyone (no
 //! tokens, no ACL: ficus-proxy's tests look at routing, not at Magento's auth), and marks every
@@ -44,6 +45,8 @@ pub fn router(lookup: Lookup, default_store: String) -> Router {
         .route("/rest/{store}/V1/categories/{id}", get(category_in))
         .route("/rest/V1/customers/{id}", get(customer))
         .route("/rest/{store}/V1/customers/{id}", get(customer_in))
+        .route("/rest/V1/orders/{id}", get(order))
+        .route("/rest/{store}/V1/orders/{id}", get(order_in))
         .route("/healthz", get(|| async { "ok\n" }))
         .fallback(|| async { json(StatusCode::NOT_FOUND, NO_ROUTE.into()) })
         .with_state(app)
@@ -124,10 +127,9 @@ impl App {
         let Some(store) = self.store(store) else {
             return json(StatusCode::NOT_FOUND, NO_ROUTE.into());
         };
-        let field = if kind == Kind::Customer {
-            "customerId"
-        } else {
-            "id"
+        let field = match kind {
+            Kind::Customer => "customerId",
+            _ => "id",
         };
         let Ok(id) = id.parse::<u32>() else {
             return json(
@@ -137,7 +139,15 @@ impl App {
                 ),
             );
         };
-        self.answer(kind, id, &store, no_such(field, id)).await
+        let missing = match kind {
+            // OrderRepository::get's own message, not the single-field one.
+            Kind::Order => json(
+                StatusCode::NOT_FOUND,
+                r#"{"message":"The entity that was requested doesn't exist. Verify the entity and try again."}"#.into(),
+            ),
+            _ => no_such(field, id),
+        };
+        self.answer(kind, id, &store, missing).await
     }
 }
 
@@ -163,4 +173,12 @@ async fn customer(State(app): Shared, Path(id): Path<String>) -> Response {
 
 async fn customer_in(State(app): Shared, Path((store, id)): Path<(String, String)>) -> Response {
     app.by_id(Kind::Customer, Some(store), &id).await
+}
+
+async fn order(State(app): Shared, Path(id): Path<String>) -> Response {
+    app.by_id(Kind::Order, None, &id).await
+}
+
+async fn order_in(State(app): Shared, Path((store, id)): Path<(String, String)>) -> Response {
+    app.by_id(Kind::Order, Some(store), &id).await
 }

@@ -1,7 +1,7 @@
 //! The stand-in and the new services agree: for a generated multistore Magento, every product
-//! (by SKU), category (by id) and customer (by id) answered by the stand-in — read live from
-//! MariaDB one entity at a time — is byte for byte what the catalog and customer services answer
-//! after a back-fill of the same store. So ficus-proxy can switch between them and a client sees
+//! (by SKU), category (by id), customer (by id) and order (by id) answered by the stand-in — read
+//! live from MariaDB one entity at a time — is byte for byte what the catalog, customer and order
+//! services answer after a back-fill of the same store. So ficus-proxy can switch between them and a client sees
 //! no difference.
 
 use axum::body::Body;
@@ -14,6 +14,7 @@ use ficus_magento_fixture::testing::*;
 use ficus_services::Position;
 use ficus_services::catalog::Catalog;
 use ficus_services::customer::Customers;
+use ficus_services::order::Orders;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -49,6 +50,7 @@ async fn the_standin_answers_what_the_services_answer() {
     let magento = magento_store("standin", "multistore", 5, Edition::Ce).await;
     let catalog_db = pg_database("standin").await;
     let customer_db = pg_database("standin_cust").await;
+    let order_db = pg_database("standin_ord").await;
     let out = std::env::temp_dir().join(format!("ficus-standin-{}.jsonl", std::process::id()));
     let summary = ficus_eav_extract::extract(
         &Options {
@@ -70,6 +72,8 @@ async fn the_standin_answers_what_the_services_answer() {
     catalog.migrate().await.expect("migrate");
     let customers = Customers::connect(&customer_db).await.expect("connect");
     customers.migrate().await.expect("migrate");
+    let orders = Orders::connect(&order_db).await.expect("connect");
+    orders.migrate().await.expect("migrate");
     let text = std::fs::read_to_string(&out).expect("documents");
     let mut docs = Vec::new();
     for line in text.lines() {
@@ -78,6 +82,7 @@ async fn the_standin_answers_what_the_services_answer() {
             ficus_services::load::Kind::Product => catalog.upsert_product(line, at).await,
             ficus_services::load::Kind::Category => catalog.upsert_category(line, at).await,
             ficus_services::load::Kind::Customer => customers.upsert_customer(line, at).await,
+            ficus_services::load::Kind::Order => orders.upsert_order(line, at).await,
         }
         .expect("upsert");
         docs.push(v);
@@ -90,7 +95,7 @@ async fn the_standin_answers_what_the_services_answer() {
     .await
     .expect("lookup");
     let app = ficus_magento_standin::router(lookup, "default".into());
-    let (mut products, mut categories, mut people) = (0, 0, 0);
+    let (mut products, mut categories, mut people, mut sales) = (0, 0, 0, 0);
     // Every entity; products in two store views (the default and another), as each lookup
     // costs the stand-in a dozen queries.
     let other = docs
@@ -101,6 +106,14 @@ async fn the_standin_answers_what_the_services_answer() {
         .to_string();
     for v in &docs {
         if v.get("sku").is_some() && v["store_code"] != "default" && v["store_code"] != *other {
+            continue;
+        }
+        if v.get("increment_id").is_some() {
+            let id = v["entity_id"].as_i64().expect("entity_id");
+            let want = orders.order(id).await.expect("read").expect("held");
+            let got = get(&app, &format!("/rest/V1/orders/{id}")).await;
+            assert_eq!(got, (StatusCode::OK, want), "order {id}");
+            sales += 1;
             continue;
         }
         let id = v["id"].as_i64().expect("id");
@@ -131,7 +144,7 @@ async fn the_standin_answers_what_the_services_answer() {
             categories += 1;
         }
     }
-    assert!(products > 100 && categories > 10 && people > 10);
+    assert!(products > 100 && categories > 10 && people > 10 && sales > 10);
 
     // Magento's answers for what is not there.
     let (status, body) = get(&app, "/rest/default/V1/products/no-such-sku").await;
@@ -149,12 +162,21 @@ async fn the_standin_answers_what_the_services_answer() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = get(&app, "/rest/V1/customers/abc").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = get(&app, "/rest/V1/orders/999999").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::NOT_FOUND,
+            r#"{"message":"The entity that was requested doesn't exist. Verify the entity and try again."}"#
+        )
+    );
 
-    drop((catalog, customers));
+    drop((catalog, customers, orders));
     let _ = std::fs::remove_file(&out);
     let _ = std::fs::remove_file(out.with_extension("jsonl.manifest.json"));
     let _ = std::fs::remove_file(out.with_extension("jsonl.checkpoint.json"));
     drop_pg(&catalog_db).await;
     drop_pg(&customer_db).await;
+    drop_pg(&order_db).await;
     drop_magento(&magento).await;
 }
