@@ -79,7 +79,10 @@ async fn binaries_load_extracts_as_the_library_does() {
     );
     let (ok, err) = run(order, &["--database", &order_db, "load", &out]);
     assert!(ok, "{err}");
-    assert!(err.contains(&format!("({orders} written, 0 stale")), "{err}");
+    assert!(
+        err.contains(&format!("({orders} written, 0 stale")),
+        "{err}"
+    );
     for (sql, library, binary) in [
         (PRODUCTS, &backfill.target, &catalog_db),
         (CATEGORIES, &backfill.target, &catalog_db),
