@@ -162,6 +162,58 @@ async fn a_service_binary_runs_from_its_settings_and_stops_on_sigterm() {
     drop_pg(&target).await;
 }
 
+#[tokio::test]
+async fn the_order_binary_serves_from_the_environment() {
+    let target = pg_database("svcops_ord").await;
+    let binary = env!("CARGO_BIN_EXE_ficus-order");
+    let mut service = Running::start(
+        binary,
+        &["serve"],
+        &[
+            ("FICUS_ORDER_DATABASE", target.as_str()),
+            ("FICUS_ORDER_LISTEN", "127.0.0.1:0"),
+            ("FICUS_GATEWAY_SECRET", SECRET),
+        ],
+    );
+    let listening = service.wait_for(|l| l.contains("listening on"));
+    let addr: std::net::SocketAddr = listening
+        .rsplit(' ')
+        .next()
+        .expect("address")
+        .parse()
+        .expect("socket address");
+    assert_eq!(get(addr, "/readyz", &[]).await, (200, "ready\n".into()));
+    assert_eq!(
+        get(addr, "/rest/V1/orders/7", ADMIN).await,
+        (
+            404,
+            r#"{"message":"The entity that was requested doesn't exist. Verify the entity and try again."}"#.into()
+        )
+    );
+    let (status, _) = get(addr, "/rest/V1/orders/7", &[]).await;
+    assert_eq!(status, 401, "orders need an admin");
+    let line = service.wait_for(|l| l.contains("/rest/V1/orders/7"));
+    let log: Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert_eq!(
+        (log["service"].as_str(), log["route"].as_str()),
+        (Some("order"), Some("/rest/V1/orders/{id}"))
+    );
+    let (_, metrics) = get(addr, "/metrics", &[]).await;
+    let want =
+        r#"ficus_http_requests_total{service="order",route="/rest/V1/orders/{id}",status="404"} 1"#;
+    assert!(metrics.lines().any(|l| l == want), "{want} in\n{metrics}");
+    let pid = service.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    assert!(service.child.wait().expect("wait").success());
+    drop_pg(&target).await;
+}
+
 /// Runs a binary to its end: (success, stderr).
 fn run(binary: &str, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let out = Command::new(binary)
