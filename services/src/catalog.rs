@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::search::{Criteria, Kind, Param, Sql};
 use crate::shape::parse;
 use crate::store::{self, Ledger, List, ListSpec, db};
-pub use crate::{Applied, Error, ListError, Position};
+pub use crate::{Applied, Checkpoint, Error, ListError, Position};
 
 /// The schema that holds the catalog.
 pub const SCHEMA: &str = "catalog";
@@ -328,6 +328,18 @@ impl Catalog {
     }
 
     async fn upsert_product_once(&self, document: &str, at: Position) -> Result<Applied, Error> {
+        let mut tx = self.pool.begin().await.map_err(db(SERVICE, "begin"))?;
+        let applied = self.upsert_product_in(&mut tx, document, at).await?;
+        tx.commit().await.map_err(db(SERVICE, "commit"))?;
+        Ok(applied)
+    }
+
+    async fn upsert_product_in(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        document: &str,
+        at: Position,
+    ) -> Result<Applied, Error> {
         let (f, shape): (ProductFields<'_>, String) = parse("product", document)?;
         let attrs = attribute_map(f.custom_attributes);
         let price = f.price.map(|p| p.get().trim_matches('"').to_string());
@@ -338,20 +350,17 @@ impl Catalog {
             .filter_map(|l| l.category_id.parse().ok())
             .collect();
 
-        let mut conn = self.pool.acquire().await.map_err(db(SERVICE, "connect"))?;
-        let mut tx = conn.begin().await.map_err(db(SERVICE, "begin"))?;
-        self.record_store(&mut tx, f.store_code).await?;
+        self.record_store(&mut *tx, f.store_code).await?;
         let codes = attrs.keys().collect();
         store::record_codes(
             SERVICE,
-            &mut tx,
+            &mut *tx,
             "catalog.attribute",
             "catalog_product",
             codes,
         )
         .await?;
-        if !PRODUCTS.advance(&mut tx, f.uuid, f.id, at).await? {
-            tx.commit().await.map_err(db(SERVICE, "commit"))?;
+        if !PRODUCTS.advance(&mut *tx, f.uuid, f.id, at).await? {
             return Ok(Applied::Stale);
         }
         // The store-view row, and when it moved to this position its document, in one
@@ -400,7 +409,6 @@ impl Catalog {
         .await
         .map_err(db(SERVICE, "write product document"))?
         .rows_affected();
-        tx.commit().await.map_err(db(SERVICE, "commit"))?;
         Ok(store::applied(written))
     }
 
@@ -607,26 +615,35 @@ impl Catalog {
     }
 
     async fn upsert_category_once(&self, document: &str, at: Position) -> Result<Applied, Error> {
+        let mut tx = self.pool.begin().await.map_err(db(SERVICE, "begin"))?;
+        let applied = self.upsert_category_in(&mut tx, document, at).await?;
+        tx.commit().await.map_err(db(SERVICE, "commit"))?;
+        Ok(applied)
+    }
+
+    async fn upsert_category_in(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        document: &str,
+        at: Position,
+    ) -> Result<Applied, Error> {
         let (f, shape): (CategoryFields<'_>, String) = parse("category", document)?;
         let attrs = attribute_map(f.custom_attributes);
         let anchor = attrs
             .get("is_anchor")
             .and_then(|v| v.as_str())
             .is_some_and(|v| v != "0");
-        let mut conn = self.pool.acquire().await.map_err(db(SERVICE, "connect"))?;
-        let mut tx = conn.begin().await.map_err(db(SERVICE, "begin"))?;
-        self.record_store(&mut tx, f.store_code).await?;
+        self.record_store(&mut *tx, f.store_code).await?;
         let codes = attrs.keys().collect();
         store::record_codes(
             SERVICE,
-            &mut tx,
+            &mut *tx,
             "catalog.attribute",
             "catalog_category",
             codes,
         )
         .await?;
-        if !CATEGORIES.advance(&mut tx, f.uuid, f.id, at).await? {
-            tx.commit().await.map_err(db(SERVICE, "commit"))?;
+        if !CATEGORIES.advance(&mut *tx, f.uuid, f.id, at).await? {
             return Ok(Applied::Stale);
         }
         let written = sqlx::query(
@@ -667,7 +684,6 @@ impl Catalog {
         .await
         .map_err(db(SERVICE, "write category document"))?
         .rows_affected();
-        tx.commit().await.map_err(db(SERVICE, "commit"))?;
         Ok(store::applied(written))
     }
 
@@ -894,5 +910,79 @@ impl Catalog {
                 .await
                 .map_err(db(SERVICE, "read stores"))?;
         Ok(known)
+    }
+}
+
+/// Writes of one transaction through the catalog's write API, committed together with a
+/// pipeline's checkpoint (see [`Catalog::batch`]).
+#[derive(Debug)]
+pub struct CatalogBatch<'c> {
+    catalog: &'c Catalog,
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+}
+
+impl Catalog {
+    /// Opens a transaction for a pipeline's batch: the writes made through it and the
+    /// checkpoint given to [`CatalogBatch::commit`] land together or not at all.
+    pub async fn batch(&self) -> Result<CatalogBatch<'_>, Error> {
+        Ok(CatalogBatch {
+            catalog: self,
+            tx: self.pool.begin().await.map_err(db(SERVICE, "begin"))?,
+        })
+    }
+
+    /// The checkpoint `source` last committed here.
+    pub async fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, Error> {
+        store::checkpoint(SERVICE, &self.pool, SCHEMA, source).await
+    }
+}
+
+impl CatalogBatch<'_> {
+    /// [`Catalog::upsert_product`], in the batch.
+    pub async fn upsert_product(&mut self, document: &str, at: Position) -> Result<Applied, Error> {
+        self.catalog
+            .upsert_product_in(&mut self.tx, document, at)
+            .await
+    }
+
+    /// [`Catalog::delete_product`], in the batch.
+    pub async fn delete_product(
+        &mut self,
+        uuid: Uuid,
+        legacy_id: u64,
+        at: Position,
+    ) -> Result<Applied, Error> {
+        PRODUCTS
+            .remove_in(&mut self.tx, uuid, legacy_id as i64, at)
+            .await
+    }
+
+    /// [`Catalog::upsert_category`], in the batch.
+    pub async fn upsert_category(
+        &mut self,
+        document: &str,
+        at: Position,
+    ) -> Result<Applied, Error> {
+        self.catalog
+            .upsert_category_in(&mut self.tx, document, at)
+            .await
+    }
+
+    /// [`Catalog::delete_category`], in the batch.
+    pub async fn delete_category(
+        &mut self,
+        uuid: Uuid,
+        legacy_id: u64,
+        at: Position,
+    ) -> Result<Applied, Error> {
+        CATEGORIES
+            .remove_in(&mut self.tx, uuid, legacy_id as i64, at)
+            .await
+    }
+
+    /// Records `checkpoint` for `source` (never backwards) and commits everything.
+    pub async fn commit(mut self, source: &str, checkpoint: &Checkpoint) -> Result<(), Error> {
+        store::save_checkpoint(SERVICE, &mut self.tx, SCHEMA, source, checkpoint).await?;
+        self.tx.commit().await.map_err(db(SERVICE, "commit"))
     }
 }

@@ -2,7 +2,6 @@
 //! their addresses) and the reads the routes need.
 
 use serde::Deserialize;
-use sqlx::Connection;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPool;
 use uuid::Uuid;
@@ -11,7 +10,7 @@ use crate::catalog::{CustomAttribute, attribute_map};
 use crate::search::{Criteria, Kind, Sql};
 use crate::shape::parse;
 use crate::store::{self, Ledger, List, ListSpec, db};
-pub use crate::{Applied, Error, ListError, Position};
+pub use crate::{Applied, Checkpoint, Error, ListError, Position};
 
 /// The schema that holds the customers.
 pub const SCHEMA: &str = "customer";
@@ -188,6 +187,18 @@ impl Customers {
     }
 
     async fn upsert_customer_once(&self, document: &str, at: Position) -> Result<Applied, Error> {
+        let mut tx = self.pool.begin().await.map_err(db(SERVICE, "begin"))?;
+        let applied = self.upsert_customer_in(&mut tx, document, at).await?;
+        tx.commit().await.map_err(db(SERVICE, "commit"))?;
+        Ok(applied)
+    }
+
+    async fn upsert_customer_in(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        document: &str,
+        at: Position,
+    ) -> Result<Applied, Error> {
         let (f, shape): (CustomerFields, String) = parse("customer", document)?;
         let name = f.name();
         let billing = f.billing();
@@ -201,12 +212,9 @@ impl Customers {
             b(|a| a.company.as_ref()),
         ];
         let attrs = attribute_map(f.custom_attributes);
-        let mut conn = self.pool.acquire().await.map_err(db(SERVICE, "connect"))?;
-        let mut tx = conn.begin().await.map_err(db(SERVICE, "begin"))?;
         let codes = attrs.keys().collect();
-        store::record_codes(SERVICE, &mut tx, "customer.attribute", "customer", codes).await?;
-        if !CUSTOMERS.advance(&mut tx, f.uuid, f.id, at).await? {
-            tx.commit().await.map_err(db(SERVICE, "commit"))?;
+        store::record_codes(SERVICE, &mut *tx, "customer.attribute", "customer", codes).await?;
+        if !CUSTOMERS.advance(&mut *tx, f.uuid, f.id, at).await? {
             return Ok(Applied::Stale);
         }
         let written = sqlx::query(
@@ -271,7 +279,6 @@ impl Customers {
         .await
         .map_err(db(SERVICE, "write customer document"))?
         .rows_affected();
-        tx.commit().await.map_err(db(SERVICE, "commit"))?;
         Ok(store::applied(written))
     }
 
@@ -320,5 +327,60 @@ impl Customers {
         CUSTOMER_LIST
             .list(&self.pool, criteria, Sql::default(), Vec::new())
             .await
+    }
+}
+
+/// Writes of one transaction through the customer write API, committed together with a
+/// pipeline's checkpoint (see [`Customers::batch`]).
+#[derive(Debug)]
+pub struct CustomerBatch<'c> {
+    customers: &'c Customers,
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+}
+
+impl Customers {
+    /// Opens a transaction for a pipeline's batch: the writes made through it and the
+    /// checkpoint given to [`CustomerBatch::commit`] land together or not at all.
+    pub async fn batch(&self) -> Result<CustomerBatch<'_>, Error> {
+        Ok(CustomerBatch {
+            customers: self,
+            tx: self.pool.begin().await.map_err(db(SERVICE, "begin"))?,
+        })
+    }
+
+    /// The checkpoint `source` last committed here.
+    pub async fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, Error> {
+        store::checkpoint(SERVICE, &self.pool, SCHEMA, source).await
+    }
+}
+
+impl CustomerBatch<'_> {
+    /// [`Customers::upsert_customer`], in the batch.
+    pub async fn upsert_customer(
+        &mut self,
+        document: &str,
+        at: Position,
+    ) -> Result<Applied, Error> {
+        self.customers
+            .upsert_customer_in(&mut self.tx, document, at)
+            .await
+    }
+
+    /// [`Customers::delete_customer`], in the batch.
+    pub async fn delete_customer(
+        &mut self,
+        uuid: Uuid,
+        legacy_id: u64,
+        at: Position,
+    ) -> Result<Applied, Error> {
+        CUSTOMERS
+            .remove_in(&mut self.tx, uuid, legacy_id as i64, at)
+            .await
+    }
+
+    /// Records `checkpoint` for `source` (never backwards) and commits everything.
+    pub async fn commit(mut self, source: &str, checkpoint: &Checkpoint) -> Result<(), Error> {
+        store::save_checkpoint(SERVICE, &mut self.tx, SCHEMA, source, checkpoint).await?;
+        self.tx.commit().await.map_err(db(SERVICE, "commit"))
     }
 }

@@ -3,7 +3,6 @@
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use sqlx::Connection;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPool;
 use uuid::Uuid;
@@ -11,7 +10,7 @@ use uuid::Uuid;
 use crate::search::{Criteria, Kind, Sql};
 use crate::shape::Members;
 use crate::store::{self, Ledger, List, ListSpec, db};
-pub use crate::{Applied, Error, ListError, Position};
+pub use crate::{Applied, Checkpoint, Error, ListError, Position};
 
 /// The schema that holds the orders.
 pub const SCHEMA: &str = "sales";
@@ -292,6 +291,18 @@ impl Orders {
     }
 
     async fn upsert_order_once(&self, document: &str, at: Position) -> Result<Applied, Error> {
+        let mut tx = self.pool.begin().await.map_err(db(SERVICE, "begin"))?;
+        let applied = self.upsert_order_in(&mut tx, document, at).await?;
+        tx.commit().await.map_err(db(SERVICE, "commit"))?;
+        Ok(applied)
+    }
+
+    async fn upsert_order_in(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        document: &str,
+        at: Position,
+    ) -> Result<Applied, Error> {
         let bad = |e: serde_json::Error| Error::BadDocument {
             entity: "order",
             reason: e.to_string(),
@@ -301,10 +312,7 @@ impl Orders {
         let shape = members.magento_shape().map_err(bad)?;
         let attrs = scalars(&members);
         let number = |v: Option<&RawValue>| v.map(|r| r.get().to_string());
-        let mut conn = self.pool.acquire().await.map_err(db(SERVICE, "connect"))?;
-        let mut tx = conn.begin().await.map_err(db(SERVICE, "begin"))?;
-        if !ORDERS.advance(&mut tx, f.uuid, f.entity_id, at).await? {
-            tx.commit().await.map_err(db(SERVICE, "commit"))?;
+        if !ORDERS.advance(&mut *tx, f.uuid, f.entity_id, at).await? {
             return Ok(Applied::Stale);
         }
         let written = sqlx::query(
@@ -358,7 +366,6 @@ impl Orders {
         .await
         .map_err(db(SERVICE, "write order document"))?
         .rows_affected();
-        tx.commit().await.map_err(db(SERVICE, "commit"))?;
         Ok(store::applied(written))
     }
 
@@ -410,5 +417,56 @@ impl Orders {
         ORDER_LIST
             .list(&self.pool, criteria, Sql::default(), Vec::new())
             .await
+    }
+}
+
+/// Writes of one transaction through the order write API, committed together with a
+/// pipeline's checkpoint (see [`Orders::batch`]).
+#[derive(Debug)]
+pub struct OrderBatch<'c> {
+    orders: &'c Orders,
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+}
+
+impl Orders {
+    /// Opens a transaction for a pipeline's batch: the writes made through it and the
+    /// checkpoint given to [`OrderBatch::commit`] land together or not at all.
+    pub async fn batch(&self) -> Result<OrderBatch<'_>, Error> {
+        Ok(OrderBatch {
+            orders: self,
+            tx: self.pool.begin().await.map_err(db(SERVICE, "begin"))?,
+        })
+    }
+
+    /// The checkpoint `source` last committed here.
+    pub async fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, Error> {
+        store::checkpoint(SERVICE, &self.pool, SCHEMA, source).await
+    }
+}
+
+impl OrderBatch<'_> {
+    /// [`Orders::upsert_order`], in the batch.
+    pub async fn upsert_order(&mut self, document: &str, at: Position) -> Result<Applied, Error> {
+        self.orders
+            .upsert_order_in(&mut self.tx, document, at)
+            .await
+    }
+
+    /// [`Orders::delete_order`], in the batch.
+    pub async fn delete_order(
+        &mut self,
+        uuid: Uuid,
+        legacy_id: u64,
+        at: Position,
+    ) -> Result<Applied, Error> {
+        ORDERS
+            .remove_in(&mut self.tx, uuid, legacy_id as i64, at)
+            .await
+    }
+
+    /// Records `checkpoint` for `source` (never backwards) and commits everything.
+    pub async fn commit(mut self, source: &str, checkpoint: &Checkpoint) -> Result<(), Error> {
+        store::save_checkpoint(SERVICE, &mut self.tx, SCHEMA, source, checkpoint).await?;
+        self.tx.commit().await.map_err(db(SERVICE, "commit"))
     }
 }

@@ -169,9 +169,21 @@ impl Ledger {
         legacy_id: i64,
         at: Position,
     ) -> Result<Applied, Error> {
+        let mut tx = pool.begin().await.map_err(db(self.service, "begin"))?;
+        let applied = self.remove_in(&mut tx, uuid, legacy_id, at).await?;
+        tx.commit().await.map_err(db(self.service, "commit"))?;
+        Ok(applied)
+    }
+
+    /// [`Ledger::remove`] inside the caller's transaction.
+    pub(crate) async fn remove_in(
+        &self,
+        tx: &mut PgConnection,
+        uuid: Uuid,
+        legacy_id: i64,
+        at: Position,
+    ) -> Result<Applied, Error> {
         let (file, offset) = (at.file as i64, at.offset as i64);
-        let mut conn = pool.acquire().await.map_err(db(self.service, "connect"))?;
-        let mut tx = conn.begin().await.map_err(db(self.service, "begin"))?;
         let sql = format!(
             "INSERT INTO {} AS e (uuid, legacy_id, source_file, source_offset, deleted)
              VALUES ($1, $2, $3, $4, true)
@@ -200,9 +212,80 @@ impl Ledger {
                     .map_err(db(self.service, "delete entity"))?;
             }
         }
-        tx.commit().await.map_err(db(self.service, "commit"))?;
         Ok(applied(written))
     }
+}
+
+/// Where a pipeline (cdc-sync) stands in Magento's binlog, kept in each service's own database
+/// and written in the same transaction as the changes it applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The binlog file (`mariadb-bin.000003`).
+    pub file: String,
+    /// The offset in it where the next transaction starts.
+    pub offset: u64,
+    /// The GTID of the last transaction applied, when the server has GTIDs.
+    pub gtid: Option<String>,
+}
+
+impl Checkpoint {
+    /// The position, as the write API orders changes.
+    pub fn position(&self) -> Option<Position> {
+        Position::from_binlog(&self.file, self.offset)
+    }
+}
+
+/// Records `checkpoint` for `source` in `schema.source_checkpoint`, never moving it backwards.
+pub(crate) async fn save_checkpoint(
+    service: &'static str,
+    tx: &mut PgConnection,
+    schema: &str,
+    source: &str,
+    checkpoint: &Checkpoint,
+) -> Result<(), Error> {
+    let at = checkpoint.position().ok_or_else(|| Error::BadDocument {
+        entity: "checkpoint",
+        reason: format!("binlog file name {:?} has no number", checkpoint.file),
+    })?;
+    let sql = format!(
+        "INSERT INTO {schema}.source_checkpoint AS c (source, file, file_number, position, gtid)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (source) DO UPDATE SET file = EXCLUDED.file,
+           file_number = EXCLUDED.file_number, position = EXCLUDED.position,
+           gtid = EXCLUDED.gtid, updated_at = now()
+         WHERE (c.file_number, c.position) < (EXCLUDED.file_number, EXCLUDED.position)"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(source)
+        .bind(&checkpoint.file)
+        .bind(at.file as i64)
+        .bind(at.offset as i64)
+        .bind(&checkpoint.gtid)
+        .execute(&mut *tx)
+        .await
+        .map_err(db(service, "write checkpoint"))?;
+    Ok(())
+}
+
+/// The checkpoint of `source`, if it has one.
+pub(crate) async fn checkpoint(
+    service: &'static str,
+    pool: &PgPool,
+    schema: &str,
+    source: &str,
+) -> Result<Option<Checkpoint>, Error> {
+    let sql =
+        format!("SELECT file, position, gtid FROM {schema}.source_checkpoint WHERE source = $1");
+    let row: Option<(String, i64, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(source)
+        .fetch_optional(pool)
+        .await
+        .map_err(db(service, "read checkpoint"))?;
+    Ok(row.map(|(file, offset, gtid)| Checkpoint {
+        file,
+        offset: offset as u64,
+        gtid,
+    }))
 }
 
 /// Binds a query's parameters, in order.
