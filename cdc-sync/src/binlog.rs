@@ -125,6 +125,9 @@ pub struct BinlogSource {
     stream: BinlogStream,
     catalog: Catalog,
     file: String,
+    /// Whether events carry a checksum (`binlog_checksum`), which the first, artificial rotate
+    /// event's file name then ends with.
+    checksummed: bool,
     gtid: Option<String>,
     standalone: bool,
     ready: VecDeque<Event>,
@@ -150,8 +153,10 @@ impl BinlogSource {
         catalog: Catalog,
     ) -> Result<BinlogSource, SourceError> {
         let mut conn = dsn.connect().await?;
-        let (format, image): (String, String) = conn
-            .query_first("SELECT @@GLOBAL.binlog_format, @@GLOBAL.binlog_row_image")
+        let (format, image, checksum): (String, String, String) = conn
+            .query_first(
+                "SELECT @@GLOBAL.binlog_format, @@GLOBAL.binlog_row_image, @@GLOBAL.binlog_checksum",
+            )
             .await
             .map_err(mysql("binlog settings"))?
             .unwrap_or_default();
@@ -171,6 +176,7 @@ impl BinlogSource {
             stream,
             catalog,
             file: from.file.clone(),
+            checksummed: !checksum.eq_ignore_ascii_case("NONE"),
             gtid: None,
             standalone: false,
             ready: VecDeque::new(),
@@ -218,9 +224,15 @@ impl BinlogSource {
                 .map_err(|e| bad(&self.file, e.to_string()))?;
             match data {
                 Some(EventData::RotateEvent(r)) => {
-                    // The first (artificial) rotate names the file with the checksum stuck to
-                    // it: keep the name up to the extension's digits.
-                    self.file = clean_file_name(&r.name());
+                    // The first, artificial rotate (timestamp 0) comes before the format
+                    // description, so its checksum is still stuck to the file name.
+                    let raw = r.name_raw();
+                    let artificial = header.timestamp() == 0;
+                    let name = match raw.len().checked_sub(4) {
+                        Some(n) if artificial && self.checksummed => &raw[..n],
+                        _ => raw,
+                    };
+                    self.file = String::from_utf8_lossy(name).into_owned();
                 }
                 Some(EventData::GtidEvent(g)) => {
                     let sid = g.sid();
@@ -301,17 +313,6 @@ impl BinlogSource {
             ts_ms,
         });
         self.standalone = false;
-    }
-}
-
-/// `mariadb-bin.000003` from a rotate event's name, which may carry 4 checksum bytes after it.
-fn clean_file_name(name: &str) -> String {
-    match name.rsplit_once('.') {
-        Some((stem, ext)) => {
-            let digits: String = ext.chars().take_while(char::is_ascii_digit).collect();
-            format!("{stem}.{digits}")
-        }
-        None => name.to_string(),
     }
 }
 
@@ -508,14 +509,5 @@ mod tests {
                 .starts_with("binlog_row_image is MINIMAL; set binlog_row_image=FULL"),
             "{e}"
         );
-    }
-
-    #[test]
-    fn rotate_names_lose_their_checksum() {
-        assert_eq!(
-            clean_file_name("mariadb-bin.000003\u{1}\u{2}ab"),
-            "mariadb-bin.000003"
-        );
-        assert_eq!(clean_file_name("binlog.000042"), "binlog.000042");
     }
 }

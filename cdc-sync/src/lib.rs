@@ -23,6 +23,8 @@ pub mod binlog;
 pub mod catalog;
 pub mod change;
 pub mod debezium;
+pub mod pipeline;
+pub mod transform;
 pub mod value;
 
 pub use catalog::{Catalog, ColumnType};

@@ -11,7 +11,8 @@ use ficus_id_map::{Mapper, Namespace};
 use crate::doc::Docs;
 use crate::error::{Result, mysql};
 use crate::meta::{Kind, Meta};
-use crate::source::read_chunk;
+use crate::source::{Position, Snapshot, read_chunk};
+use mysql_async::Conn;
 
 /// Magento's metadata, read once, and a way to read any entity's document.
 #[derive(Debug)]
@@ -28,8 +29,13 @@ impl Lookup {
         let mut conn = dsn.connect().await?;
         let meta = Meta::load(&mut conn, &Kind::ALL, false).await?;
         let _ = conn.disconnect().await;
+        // Read timestamps as stored (UTC) and text as utf8mb4, as the extract's snapshot does.
+        let opts = mysql_async::OptsBuilder::from_opts(dsn.opts().clone()).init(vec![
+            "SET SESSION time_zone = '+00:00'",
+            "SET NAMES utf8mb4",
+        ]);
         Ok(Lookup {
-            pool: dsn.pool(),
+            pool: mysql_async::Pool::new(opts),
             dsn,
             meta,
             namespace,
@@ -50,6 +56,65 @@ impl Lookup {
     /// Whether `code` names a store view.
     pub fn has_store(&self, code: &str) -> bool {
         self.meta.stores.iter().any(|s| s.code == code)
+    }
+
+    /// The codes of every store view, the admin store (store 0) first.
+    pub fn store_codes(&self) -> Vec<&str> {
+        self.meta.stores.iter().map(|s| s.code.as_str()).collect()
+    }
+
+    /// Whether `kind`'s tables have Adobe Commerce's staging layout (value tables keyed by
+    /// `row_id`).
+    pub fn staged(&self, kind: Kind) -> bool {
+        self.meta
+            .types
+            .get(kind.type_code())
+            .is_some_and(|t| t.staged)
+    }
+
+    /// The `entity_id` of a staged entity's version `row_id`; `None` when there is no such row.
+    pub async fn entity_of_row(&self, kind: Kind, row_id: u32) -> Result<Option<u32>> {
+        let mut conn = self.conn().await?;
+        self.entity_of_row_on(&mut conn, kind, row_id).await
+    }
+
+    async fn entity_of_row_on(
+        &self,
+        conn: &mut Conn,
+        kind: Kind,
+        row_id: u32,
+    ) -> Result<Option<u32>> {
+        let Some(t) = self.meta.types.get(kind.type_code()) else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT entity_id FROM {} WHERE row_id = ?",
+            ficus_id_map::magento::quote_ident(&t.table)
+        );
+        conn.exec_first(sql, (row_id,))
+            .await
+            .map_err(mysql(t.table.clone()))
+    }
+
+    /// The customer a customer address belongs to; `None` when the address is gone.
+    pub async fn address_owner(&self, address_id: u32) -> Result<Option<u32>> {
+        let mut conn = self.conn().await?;
+        self.address_owner_on(&mut conn, address_id).await
+    }
+
+    async fn address_owner_on(&self, conn: &mut Conn, address_id: u32) -> Result<Option<u32>> {
+        let Some(t) = self.meta.types.get("customer_address") else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT parent_id FROM {} WHERE entity_id = ?",
+            ficus_id_map::magento::quote_ident(&t.table)
+        );
+        let owner: Option<Option<u32>> = conn
+            .exec_first(sql, (address_id,))
+            .await
+            .map_err(mysql(t.table.clone()))?;
+        Ok(owner.flatten())
     }
 
     /// The entity id of the product with `sku` (compared as Magento's column collation
@@ -74,6 +139,29 @@ impl Lookup {
     /// customers and orders ignore it), as eav-extract writes it (with `uuid` and `store_code`), without
     /// the newline; `None` when there is no such entity or store view.
     pub async fn document(&self, kind: Kind, id: u32, store: &str) -> Result<Option<String>> {
+        let mut conn = self.conn().await?;
+        self.document_on(&mut conn, kind, id, store).await
+    }
+
+    /// Reads inside one consistent snapshot (`START TRANSACTION WITH CONSISTENT SNAPSHOT`),
+    /// whose binlog position says which commits it sees: every document read through it is
+    /// Magento's state at that position exactly.
+    pub async fn snapshot(&self) -> Result<SnapshotReads<'_>> {
+        let snapshot = Snapshot::open(&self.dsn).await?;
+        Ok(SnapshotReads {
+            lookup: self,
+            conn: snapshot.conn,
+            position: snapshot.position,
+        })
+    }
+
+    async fn document_on(
+        &self,
+        conn: &mut Conn,
+        kind: Kind,
+        id: u32,
+        store: &str,
+    ) -> Result<Option<String>> {
         let wanted = |s: &&crate::meta::Store| match kind {
             Kind::Customer | Kind::Order => s.id == 0,
             _ => s.code == store,
@@ -81,19 +169,8 @@ impl Lookup {
         let Some(store) = self.meta.stores.iter().find(wanted) else {
             return Ok(None);
         };
-        let mut conn = self.dsn.connect().await?;
         let ids = [0, store.id];
-        let chunk = read_chunk(
-            &mut conn,
-            &self.meta,
-            kind,
-            id.saturating_sub(1),
-            1,
-            &ids,
-            None,
-        )
-        .await;
-        let _ = conn.disconnect().await;
+        let chunk = read_chunk(conn, &self.meta, kind, id.saturating_sub(1), 1, &ids, None).await;
         let chunk = chunk?;
         let Some(e) = chunk.entities.first().filter(|e| e.id == id) else {
             return Ok(None);
@@ -116,5 +193,38 @@ impl Lookup {
         }
         out.truncate(out.trim_end().len());
         Ok(Some(out))
+    }
+}
+
+/// Reads of one consistent snapshot (see [`Lookup::snapshot`]).
+#[derive(Debug)]
+pub struct SnapshotReads<'l> {
+    lookup: &'l Lookup,
+    conn: Conn,
+    /// The binlog position the snapshot sees up to (MariaDB's `binlog_snapshot_*`; read just
+    /// after the snapshot opened on MySQL); `None` without a binlog.
+    pub position: Option<Position>,
+}
+
+impl SnapshotReads<'_> {
+    /// [`Lookup::document`], in the snapshot.
+    pub async fn document(&mut self, kind: Kind, id: u32, store: &str) -> Result<Option<String>> {
+        self.lookup
+            .document_on(&mut self.conn, kind, id, store)
+            .await
+    }
+
+    /// [`Lookup::entity_of_row`], in the snapshot.
+    pub async fn entity_of_row(&mut self, kind: Kind, row_id: u32) -> Result<Option<u32>> {
+        self.lookup
+            .entity_of_row_on(&mut self.conn, kind, row_id)
+            .await
+    }
+
+    /// [`Lookup::address_owner`], in the snapshot.
+    pub async fn address_owner(&mut self, address_id: u32) -> Result<Option<u32>> {
+        self.lookup
+            .address_owner_on(&mut self.conn, address_id)
+            .await
     }
 }

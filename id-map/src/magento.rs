@@ -89,6 +89,11 @@ impl MagentoDsn {
         mask_password(&self.url)
     }
 
+    /// The connection options (for callers that add their own, such as session settings).
+    pub fn opts(&self) -> &mysql_async::Opts {
+        &self.opts
+    }
+
     /// A pool of connections to the database (connections are opened as needed).
     pub fn pool(&self) -> mysql_async::Pool {
         mysql_async::Pool::new(self.opts.clone())

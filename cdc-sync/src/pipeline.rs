@@ -1,0 +1,408 @@
+//! The pipeline from the binlog to the services: read whole transactions, note the entities they
+//! touch, and every so often (a batch: enough changes, or a short wait) read those entities again
+//! from Magento and write their documents through each service's write API — in one
+//! PostgreSQL transaction per service, together with the position reached. A restart continues
+//! from the oldest position the services hold; replaying changes already applied writes nothing
+//! (the write API ignores documents not newer than what it holds).
+//!
+//! Reading an entity again after its transaction's commit means a document is never half a
+//! save. What is read may be newer than the position it is written at; the changes that made it
+//! newer follow in the binlog and are applied in turn, so once caught up every document is
+//! Magento's current one.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use ficus_eav_extract::Kind;
+use ficus_eav_extract::lookup::{Lookup, SnapshotReads};
+use ficus_id_map::magento::MagentoDsn;
+use ficus_id_map::{Mapper, Namespace};
+use ficus_services::catalog::Catalog;
+use ficus_services::customer::Customers;
+use ficus_services::order::Orders;
+use ficus_services::{Checkpoint, Position as At};
+
+use crate::binlog::{BinlogSource, Event, Position, SourceError};
+use crate::catalog::Catalog as Columns;
+use crate::transform::{Entity, Touch, touched};
+
+/// The services cdc-sync writes to; a service left out is not kept in sync.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    /// Products and categories.
+    pub catalog: Option<Catalog>,
+    /// Customers.
+    pub customers: Option<Customers>,
+    /// Orders.
+    pub orders: Option<Orders>,
+}
+
+/// How the pipeline runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Magento's database.
+    pub source: MagentoDsn,
+    /// The replica id cdc-sync registers with (unique among the server's replicas).
+    pub server_id: u32,
+    /// The name the checkpoints are kept under in each service's database.
+    pub name: String,
+    /// Where to start when no service holds a checkpoint yet (eav-extract's snapshot position).
+    pub start: Option<Position>,
+    /// id-map's namespace (the back-fill's).
+    pub namespace: Namespace,
+    /// Also keep the admin store's product and category documents (the back-fill's
+    /// `--admin`), which Magento's `/rest/all/V1/…` answers from.
+    pub admin: bool,
+    /// Entities touched before a batch is applied.
+    pub batch_entities: usize,
+    /// The longest a committed change waits before its batch is applied.
+    pub max_wait: Duration,
+}
+
+/// Why the pipeline stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// The binlog.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Reading an entity from Magento.
+    #[error("reading from Magento: {0}")]
+    Magento(#[from] ficus_eav_extract::Error),
+    /// A service's database.
+    #[error(transparent)]
+    Service(#[from] ficus_services::Error),
+    /// No position to start from.
+    #[error(
+        "no service holds a checkpoint of {0:?} and no start position was given: pass eav-extract's manifest (--from-manifest) or a binlog position (--from)"
+    )]
+    NoStart(String),
+    /// id-map.
+    #[error(transparent)]
+    IdMap(#[from] ficus_id_map::Error),
+    /// Reading the table catalog.
+    #[error("reading information_schema: {0}")]
+    Catalog(mysql_async::Error),
+    /// A position the write API cannot order.
+    #[error("binlog file name {0:?} has no number")]
+    BadFile(String),
+}
+
+/// What one applied batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Transactions read.
+    pub transactions: u64,
+    /// Row changes of Magento's database read.
+    pub changes: u64,
+    /// Entities read again and written (or deleted).
+    pub entities: u64,
+    /// Where the services now stand.
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// The oldest checkpoint `name` holds among `targets` (where to continue), `None` when one of
+/// them has none.
+pub async fn resume_point(
+    targets: &Targets,
+    name: &str,
+) -> Result<Option<Checkpoint>, PipelineError> {
+    let mut points = Vec::new();
+    if let Some(c) = &targets.catalog {
+        points.push(c.checkpoint(name).await?);
+    }
+    if let Some(c) = &targets.customers {
+        points.push(c.checkpoint(name).await?);
+    }
+    if let Some(o) = &targets.orders {
+        points.push(o.checkpoint(name).await?);
+    }
+    if points.iter().any(Option::is_none) {
+        return Ok(None);
+    }
+    Ok(points
+        .into_iter()
+        .flatten()
+        .min_by_key(|c| c.position().map(|p| (p.file, p.offset))))
+}
+
+/// Runs until `shutdown` completes (then applies what is committed and returns) or an error;
+/// `progress` sees every applied batch.
+pub async fn run(
+    options: &Options,
+    targets: &Targets,
+    mut progress: impl FnMut(&Applied),
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), PipelineError> {
+    let from = match resume_point(targets, &options.name).await? {
+        Some(c) => Position {
+            file: c.file,
+            pos: c.offset,
+        },
+        None => options
+            .start
+            .clone()
+            .ok_or_else(|| PipelineError::NoStart(options.name.clone()))?,
+    };
+    let lookup = Lookup::open(options.source.clone(), options.namespace).await?;
+    let db = options.source.database().to_string();
+    let columns = {
+        let mut conn = options.source.connect().await.map_err(SourceError::from)?;
+        let c = Columns::load(&mut conn, &db)
+            .await
+            .map_err(PipelineError::Catalog)?;
+        drop(conn);
+        c
+    };
+    let mut source = BinlogSource::open(&options.source, options.server_id, &from, columns).await?;
+    let writer = Writer::new(&lookup, targets, options)?;
+    tokio::pin!(shutdown);
+    // Touches of the transaction being read, and of the committed ones not applied yet.
+    let mut reading: BTreeSet<Touch> = BTreeSet::new();
+    let mut batch = Batch::default();
+    let mut stopping = false;
+    while !stopping {
+        let wait = match batch.first_commit {
+            Some(t) => options.max_wait.saturating_sub(t.elapsed()),
+            None => Duration::from_secs(3600),
+        };
+        tokio::select! {
+            biased;
+            () = &mut shutdown => stopping = true,
+            event = tokio::time::timeout(wait, source.next()) => match event {
+                Err(_) => {}
+                Ok(event) => match event? {
+                    Event::Change(c) => {
+                        if c.source.db == db {
+                            batch.changes += 1;
+                            let staged = |t: &str| match t {
+                                "catalog_product" => lookup.staged(Kind::Product),
+                                _ => lookup.staged(Kind::Category),
+                            };
+                            reading.extend(touched(&c, staged));
+                        }
+                        continue;
+                    }
+                    Event::Commit { next, gtid, .. } => {
+                        batch.transactions += 1;
+                        batch.touched.append(&mut reading);
+                        batch.first_commit.get_or_insert_with(Instant::now);
+                        batch.checkpoint = Some(Checkpoint {
+                            file: next.file,
+                            offset: next.pos,
+                            gtid,
+                        });
+                        if batch.touched.len() < options.batch_entities
+                            && batch.first_commit.is_some_and(|t| t.elapsed() < options.max_wait)
+                        {
+                            continue;
+                        }
+                    }
+                },
+            },
+        }
+        if batch.checkpoint.is_some() {
+            let applied = writer.apply(std::mem::take(&mut batch)).await?;
+            progress(&applied);
+        }
+    }
+    Ok(())
+}
+
+/// Committed transactions not applied yet.
+#[derive(Debug, Default)]
+struct Batch {
+    touched: BTreeSet<Touch>,
+    transactions: u64,
+    changes: u64,
+    first_commit: Option<Instant>,
+    checkpoint: Option<Checkpoint>,
+}
+
+/// Reads entities again and writes them to their services.
+struct Writer<'a> {
+    lookup: &'a Lookup,
+    targets: &'a Targets,
+    name: &'a str,
+    stores: Vec<String>,
+    mappers: [Mapper; 4],
+}
+
+impl<'a> Writer<'a> {
+    fn new(
+        lookup: &'a Lookup,
+        targets: &'a Targets,
+        options: &'a Options,
+    ) -> Result<Writer<'a>, PipelineError> {
+        let mapper = |kind: Kind| Mapper::new(options.namespace, kind.type_code());
+        Ok(Writer {
+            lookup,
+            targets,
+            name: &options.name,
+            stores: lookup
+                .store_codes()
+                .into_iter()
+                .filter(|code| options.admin || *code != "admin")
+                .map(String::from)
+                .collect(),
+            mappers: [
+                mapper(Kind::Product)?,
+                mapper(Kind::Category)?,
+                mapper(Kind::Customer)?,
+                mapper(Kind::Order)?,
+            ],
+        })
+    }
+
+    /// The entities behind `touches` (staged versions and addresses resolved).
+    async fn entities(
+        &self,
+        reads: &mut SnapshotReads<'_>,
+        touches: &BTreeSet<Touch>,
+    ) -> Result<BTreeSet<Entity>, PipelineError> {
+        let mut out = BTreeSet::new();
+        for t in touches {
+            match *t {
+                Touch::Entity(e) => {
+                    out.insert(e);
+                }
+                Touch::ProductRow(row) => {
+                    if let Some(id) = reads.entity_of_row(Kind::Product, row).await? {
+                        out.insert(Entity::Product(id));
+                    }
+                }
+                Touch::CategoryRow(row) => {
+                    if let Some(id) = reads.entity_of_row(Kind::Category, row).await? {
+                        out.insert(Entity::Category(id));
+                    }
+                }
+                Touch::Address(a) => {
+                    if let Some(id) = reads.address_owner(a).await? {
+                        out.insert(Entity::Customer(id));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn apply(&self, batch: Batch) -> Result<Applied, PipelineError> {
+        let checkpoint = batch.checkpoint.expect("a batch ends with a commit");
+        let reached = checkpoint
+            .position()
+            .ok_or_else(|| PipelineError::BadFile(checkpoint.file.clone()))?;
+        // The binlog can hold a commit before InnoDB shows it (two-phase commit): read in a
+        // snapshot that sees at least every commit read, and write what it shows at its own
+        // position, which orders it exactly among the changes still to come.
+        let (mut reads, at) = loop {
+            let reads = self.lookup.snapshot().await?;
+            let seen = reads
+                .position
+                .as_ref()
+                .and_then(|p| At::from_binlog(&p.file, p.position));
+            match seen {
+                Some(seen) if seen >= reached => break (reads, seen),
+                Some(_) => tokio::time::sleep(Duration::from_millis(2)).await,
+                // No snapshot position (a server without MariaDB's binlog_snapshot_*): the
+                // commit's own position.
+                None => break (reads, reached),
+            }
+        };
+        let entities = self.entities(&mut reads, &batch.touched).await?;
+        let mut catalog = match &self.targets.catalog {
+            Some(c) => Some(c.batch().await?),
+            None => None,
+        };
+        let mut customers = match &self.targets.customers {
+            Some(c) => Some(c.batch().await?),
+            None => None,
+        };
+        let mut orders = match &self.targets.orders {
+            Some(o) => Some(o.batch().await?),
+            None => None,
+        };
+        for entity in &entities {
+            match *entity {
+                Entity::Product(id) | Entity::Category(id) => {
+                    let Some(batch) = catalog.as_mut() else {
+                        continue;
+                    };
+                    let kind = if matches!(entity, Entity::Product(_)) {
+                        Kind::Product
+                    } else {
+                        Kind::Category
+                    };
+                    let mut found = false;
+                    for store in &self.stores {
+                        if let Some(doc) = reads.document(kind, id, store).await? {
+                            found = true;
+                            match kind {
+                                Kind::Product => batch.upsert_product(&doc, at).await?,
+                                _ => batch.upsert_category(&doc, at).await?,
+                            };
+                        }
+                    }
+                    if !found {
+                        let uuid = self.uuid(kind, id);
+                        match kind {
+                            Kind::Product => batch.delete_product(uuid, id as u64, at).await?,
+                            _ => batch.delete_category(uuid, id as u64, at).await?,
+                        };
+                    }
+                }
+                Entity::Customer(id) => {
+                    let Some(batch) = customers.as_mut() else {
+                        continue;
+                    };
+                    match reads.document(Kind::Customer, id, "admin").await? {
+                        Some(doc) => batch.upsert_customer(&doc, at).await?,
+                        None => {
+                            batch
+                                .delete_customer(self.uuid(Kind::Customer, id), id as u64, at)
+                                .await?
+                        }
+                    };
+                }
+                Entity::Order(id) => {
+                    let Some(batch) = orders.as_mut() else {
+                        continue;
+                    };
+                    match reads.document(Kind::Order, id, "admin").await? {
+                        Some(doc) => batch.upsert_order(&doc, at).await?,
+                        None => {
+                            batch
+                                .delete_order(self.uuid(Kind::Order, id), id as u64, at)
+                                .await?
+                        }
+                    };
+                }
+            }
+        }
+        if let Some(b) = catalog {
+            b.commit(self.name, &checkpoint).await?;
+        }
+        if let Some(b) = customers {
+            b.commit(self.name, &checkpoint).await?;
+        }
+        if let Some(b) = orders {
+            b.commit(self.name, &checkpoint).await?;
+        }
+        Ok(Applied {
+            transactions: batch.transactions,
+            changes: batch.changes,
+            entities: entities.len() as u64,
+            checkpoint: Some(checkpoint),
+        })
+    }
+
+    fn uuid(&self, kind: Kind, id: u32) -> uuid::Uuid {
+        let i = match kind {
+            Kind::Product => 0,
+            Kind::Category => 1,
+            Kind::Customer => 2,
+            Kind::Order => 3,
+        };
+        self.mappers[i].uuid(id as u64)
+    }
+}
