@@ -80,6 +80,18 @@ pub enum SourceError {
         #[source]
         source: mysql_async::Error,
     },
+    /// The server no longer has (or never had) the binlog to start from.
+    #[error(
+        "the server has no binlog at {file}:{pos} ({reason}): it was purged or never existed; back-fill again and start from the new snapshot's position"
+    )]
+    Purged {
+        /// The file asked for.
+        file: String,
+        /// The offset asked for.
+        pos: u64,
+        /// What the server said.
+        reason: String,
+    },
     /// An event that cannot be decoded (its position named).
     #[error("binlog event at {file}:{pos}: {reason}")]
     Event {
@@ -125,6 +137,8 @@ pub struct BinlogSource {
     stream: BinlogStream,
     catalog: Catalog,
     file: String,
+    /// The offset the stream was asked to start at.
+    start: u64,
     /// Whether events carry a checksum (`binlog_checksum`), which the first, artificial rotate
     /// event's file name then ends with.
     checksummed: bool,
@@ -176,6 +190,7 @@ impl BinlogSource {
             stream,
             catalog,
             file: from.file.clone(),
+            start: from.pos,
             checksummed: !checksum.eq_ignore_ascii_case("NONE"),
             gtid: None,
             standalone: false,
@@ -190,6 +205,13 @@ impl BinlogSource {
                 return Ok(e);
             }
             let event = match self.stream.next().await {
+                Some(Err(mysql_async::Error::Server(e))) if e.code == 1236 => {
+                    return Err(SourceError::Purged {
+                        file: self.file.clone(),
+                        pos: self.start,
+                        reason: e.message,
+                    });
+                }
                 Some(e) => e.map_err(mysql("read the binlog"))?,
                 None => {
                     return Err(SourceError::Event {

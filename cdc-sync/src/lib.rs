@@ -22,6 +22,8 @@
 pub mod binlog;
 pub mod catalog;
 pub mod change;
+pub mod config;
+pub mod daemon;
 pub mod debezium;
 pub mod pipeline;
 pub mod transform;

@@ -68,7 +68,7 @@ pub enum PipelineError {
     #[error(transparent)]
     Source(#[from] SourceError),
     /// Reading an entity from Magento.
-    #[error("reading from Magento: {0}")]
+    #[error(transparent)]
     Magento(#[from] ficus_eav_extract::Error),
     /// A service's database.
     #[error(transparent)]
@@ -89,6 +89,53 @@ pub enum PipelineError {
     BadFile(String),
 }
 
+impl PipelineError {
+    /// Whether running again later may succeed — a database down, restarting, or refusing
+    /// connections for a while — rather than needing the operator (wrong credentials or
+    /// database, settings, no start position, a purged binlog).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PipelineError::Source(SourceError::Connect(ficus_id_map::Error::MysqlConnect {
+                source,
+                ..
+            }))
+            | PipelineError::Source(SourceError::Mysql { source, .. })
+            | PipelineError::Catalog(source) => mysql_transient(source),
+            PipelineError::Magento(ficus_eav_extract::Error::Mysql { source, .. })
+            | PipelineError::Magento(ficus_eav_extract::Error::IdMap(
+                ficus_id_map::Error::MysqlConnect { source, .. },
+            )) => mysql_transient(source),
+            PipelineError::Service(ficus_services::Error::Db { cause, .. }) => pg_transient(cause),
+            _ => false,
+        }
+    }
+}
+
+/// MariaDB: the connection failed or broke; not access denied (1044, 1045), an unknown
+/// database (1049) or a binlog the server no longer has (1236).
+fn mysql_transient(e: &mysql_async::Error) -> bool {
+    match e {
+        mysql_async::Error::Server(s) => !matches!(s.code, 1044 | 1045 | 1049 | 1236),
+        mysql_async::Error::Io(_) | mysql_async::Error::Driver(_) => true,
+        _ => false,
+    }
+}
+
+/// PostgreSQL: the connection failed, broke or was refused for now (connection exceptions,
+/// shutdown, "not accepting connections", serialization and deadlock retries); not a wrong
+/// password (28P01) or an unknown database (3D000).
+fn pg_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            c.starts_with("08")
+                || c.starts_with("57P")
+                || matches!(c.as_ref(), "55000" | "40001" | "40P01" | "53300")
+        }),
+        _ => false,
+    }
+}
+
 /// What one applied batch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
@@ -100,6 +147,8 @@ pub struct Applied {
     pub entities: u64,
     /// Where the services now stand.
     pub checkpoint: Option<Checkpoint>,
+    /// The commit time of the batch's last transaction (ms since the epoch; whole seconds).
+    pub source_ts_ms: i64,
 }
 
 /// The oldest checkpoint `name` holds among `targets` (where to continue), `None` when one of
@@ -184,8 +233,9 @@ pub async fn run(
                         }
                         continue;
                     }
-                    Event::Commit { next, gtid, .. } => {
+                    Event::Commit { next, gtid, ts_ms } => {
                         batch.transactions += 1;
+                        batch.source_ts_ms = ts_ms;
                         batch.touched.append(&mut reading);
                         batch.first_commit.get_or_insert_with(Instant::now);
                         batch.checkpoint = Some(Checkpoint {
@@ -218,6 +268,7 @@ struct Batch {
     changes: u64,
     first_commit: Option<Instant>,
     checkpoint: Option<Checkpoint>,
+    source_ts_ms: i64,
 }
 
 /// Reads entities again and writes them to their services.
@@ -393,6 +444,7 @@ impl<'a> Writer<'a> {
             changes: batch.changes,
             entities: entities.len() as u64,
             checkpoint: Some(checkpoint),
+            source_ts_ms: batch.source_ts_ms,
         })
     }
 

@@ -6,196 +6,26 @@
 //! workload, every document equals what a fresh back-fill of the changed store holds. Then the
 //! pipeline is stopped, more is written, and a new pipeline continues from the checkpoints.
 
-use std::collections::BTreeSet;
+mod common;
+
 use std::time::Duration;
 
+use common::*;
 use ficus_cdc_sync::binlog::Position;
-use ficus_cdc_sync::pipeline::{self, Options, Targets};
-use ficus_eav_extract::SinkSpec;
+use ficus_cdc_sync::pipeline::{self, Options};
 use ficus_id_map::magento::MagentoDsn;
 use ficus_magento_fixture::Edition;
 use ficus_magento_fixture::testing::*;
-use ficus_services::catalog::Catalog;
-use ficus_services::customer::Customers;
-use ficus_services::load::Kind;
-use ficus_services::order::Orders;
 use mysql_async::prelude::Queryable;
-
-/// The three services' databases.
-struct Services {
-    dsns: Vec<String>,
-    targets: Targets,
-}
-
-impl Services {
-    async fn new(name: &str) -> Services {
-        let mut dsns = Vec::new();
-        for s in ["cat", "cus", "ord"] {
-            dsns.push(pg_database(&format!("{name}_{s}")).await);
-        }
-        let catalog = Catalog::connect(&dsns[0]).await.expect("catalog");
-        catalog.migrate().await.expect("migrate");
-        let customers = Customers::connect(&dsns[1]).await.expect("customers");
-        customers.migrate().await.expect("migrate");
-        let orders = Orders::connect(&dsns[2]).await.expect("orders");
-        orders.migrate().await.expect("migrate");
-        Services {
-            dsns,
-            targets: Targets {
-                catalog: Some(catalog),
-                customers: Some(customers),
-                orders: Some(orders),
-            },
-        }
-    }
-
-    /// Back-fills from a fresh extract of `magento`; returns the snapshot position.
-    async fn backfill(&self, magento: &str, out: &std::path::Path) -> Position {
-        let _ = std::fs::remove_file(out);
-        for suffix in ["manifest.json", "checkpoint.json"] {
-            let _ = std::fs::remove_file(out.with_extension(format!("jsonl.{suffix}")));
-        }
-        let options = ficus_eav_extract::Options {
-            admin: true,
-            ..ficus_eav_extract::Options::new(
-                MagentoDsn::parse(magento).expect("dsn"),
-                SinkSpec::Jsonl(out.to_path_buf()),
-            )
-        };
-        let summary = ficus_eav_extract::extract(&options, |_| {}, std::future::pending())
-            .await
-            .expect("extract");
-        let snap = summary.position.expect("binlog on");
-        let at =
-            ficus_services::Position::from_binlog(&snap.file, snap.position).expect("position");
-        let text = std::fs::read_to_string(out).expect("documents");
-        let t = &self.targets;
-        for line in text.lines() {
-            match Kind::of(line).expect("a document") {
-                Kind::Product => {
-                    t.catalog
-                        .as_ref()
-                        .expect("catalog")
-                        .upsert_product(line, at)
-                        .await
-                }
-                Kind::Category => {
-                    t.catalog
-                        .as_ref()
-                        .expect("catalog")
-                        .upsert_category(line, at)
-                        .await
-                }
-                Kind::Customer => {
-                    t.customers
-                        .as_ref()
-                        .expect("customers")
-                        .upsert_customer(line, at)
-                        .await
-                }
-                Kind::Order => {
-                    t.orders
-                        .as_ref()
-                        .expect("orders")
-                        .upsert_order(line, at)
-                        .await
-                }
-            }
-            .expect("upsert");
-        }
-        Position {
-            file: snap.file,
-            pos: snap.position,
-        }
-    }
-
-    /// Every document the services answer with, by entity and store view.
-    async fn documents(&self) -> BTreeSet<(String, String, i64, String)> {
-        let mut all = BTreeSet::new();
-        let queries = [
-            (
-                &self.dsns[0],
-                "SELECT 'product', s.store_code, s.legacy_id, d.document::text FROM catalog.product_store s
-                 JOIN catalog.product_document d ON (d.product, d.store_code) = (s.product, s.store_code)",
-            ),
-            (
-                &self.dsns[0],
-                "SELECT 'category', store_code, legacy_id, document::text FROM catalog.category_store",
-            ),
-            (
-                &self.dsns[1],
-                "SELECT 'customer', '', c.legacy_id, d.document::text FROM customer.profile c
-                 JOIN customer.document d ON d.customer = c.customer",
-            ),
-            (
-                &self.dsns[2],
-                "SELECT 'order', '', o.legacy_id, d.document::text FROM sales.order_grid o
-                 JOIN sales.order_document d ON d.sales_order = o.sales_order",
-            ),
-        ];
-        for (dsn, sql) in queries {
-            let pool = sqlx::PgPool::connect(dsn).await.expect("connect");
-            let rows: Vec<(String, String, i64, String)> =
-                sqlx::query_as(sql).fetch_all(&pool).await.expect(sql);
-            pool.close().await;
-            all.extend(rows);
-        }
-        all
-    }
-
-    async fn drop(self) {
-        drop(self.targets);
-        for d in &self.dsns {
-            drop_pg(d).await;
-        }
-    }
-}
-
-/// The binlog position now.
-async fn master(conn: &mut mysql_async::Conn) -> (String, u64) {
-    let row: mysql_async::Row = conn
-        .query_first("SHOW MASTER STATUS")
-        .await
-        .expect("status")
-        .expect("binlog on");
-    (row.get(0).expect("file"), row.get(1).expect("pos"))
-}
 
 type Running = tokio::task::JoinHandle<Result<(), pipeline::PipelineError>>;
 
-/// Waits until every service's checkpoint has reached `until`; fails if the pipeline stops.
-async fn caught_up(targets: &Targets, until: &(String, u64), running: &mut Running) {
-    let want = ficus_services::Position::from_binlog(&until.0, until.1).expect("position");
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let at = pipeline::resume_point(targets, "binlog")
-            .await
-            .expect("checkpoints")
-            .and_then(|c| c.position());
-        if at.is_some_and(|a| a >= want) {
-            return;
-        }
-        if running.is_finished() {
-            let result = running.await;
-            panic!("the pipeline stopped: {result:?}");
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not caught up: {at:?} < {want:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+/// `alive` for [`caught_up`]: the task's error once it has stopped.
+async fn still_running(running: &mut Running) -> Result<(), String> {
+    if running.is_finished() {
+        return Err(format!("{:?}", running.await));
     }
-}
-
-async fn attribute(conn: &mut mysql_async::Conn, entity: &str, code: &str) -> u32 {
-    conn.exec_first(
-        "SELECT a.attribute_id FROM eav_attribute a JOIN eav_entity_type t USING (entity_type_id)
-         WHERE t.entity_type_code = ? AND a.attribute_code = ?",
-        (entity, code),
-    )
-    .await
-    .expect("attribute")
-    .expect("attribute exists")
+    Ok(())
 }
 
 fn start(magento: &str, from: Position, server_id: u32) -> Options {
@@ -390,7 +220,10 @@ async fn changes_reach_the_services_as_a_fresh_backfill_would_have_them() {
     conn.query_drop("COMMIT").await.expect("commit");
 
     let until = master(&mut conn).await;
-    caught_up(&synced.targets, &until, &mut running).await;
+    caught_up(&synced.targets, &until, async || {
+        still_running(&mut running).await
+    })
+    .await;
 
     let fresh = Services::new("cdcsync_fresh").await;
     fresh.backfill(&magento, &out).await;
@@ -442,7 +275,10 @@ async fn changes_reach_the_services_as_a_fresh_backfill_would_have_them() {
         })
         .await
     });
-    caught_up(&synced.targets, &until, &mut running).await;
+    caught_up(&synced.targets, &until, async || {
+        still_running(&mut running).await
+    })
+    .await;
     let refreshed = Services::new("cdcsync_again").await;
     refreshed.backfill(&magento, &out).await;
     assert_eq!(synced.documents().await, refreshed.documents().await);

@@ -1,0 +1,342 @@
+//! cdc-sync's settings: one TOML file (`--config`), `FICUS_CDC_*` environment variables over it,
+//! validated once before anything runs.
+//!
+//! ```toml
+//! [source]
+//! magento = "mysql://cdc:secret@127.0.0.1:3306/magento"   # FICUS_CDC_MAGENTO
+//! server_id = 4242            # the replica id (unique among the server's replicas)
+//! manifest = "documents.jsonl.manifest.json"   # where to start without checkpoints, or
+//! # start = "mariadb-bin.000003:1234"
+//!
+//! [targets]                   # the services kept in sync; leave one out to skip it
+//! catalog = "postgres://ficus:ficus@127.0.0.1:5432/ficus_catalog"     # FICUS_CDC_CATALOG
+//! customer = "postgres://ficus:ficus@127.0.0.1:5432/ficus_customer"   # FICUS_CDC_CUSTOMER
+//! order = "postgres://ficus:ficus@127.0.0.1:5432/ficus_order"         # FICUS_CDC_ORDER
+//!
+//! [batch]
+//! entities = 500              # entities touched before a batch is applied
+//! max_wait_ms = 100           # the longest a committed change waits
+//!
+//! listen = "127.0.0.1:9184"   # /healthz and /metrics; FICUS_CDC_LISTEN
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::binlog::Position;
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where changes come from.
+    #[serde(default)]
+    pub source: SourceConfig,
+    /// The services' databases.
+    #[serde(default)]
+    pub targets: TargetsConfig,
+    /// Batching.
+    #[serde(default)]
+    pub batch: BatchConfig,
+    /// Address of `/healthz` and `/metrics` (default `127.0.0.1:9184`).
+    pub listen: Option<String>,
+    /// The name the checkpoints are kept under in the services' databases (default `binlog`).
+    pub name: Option<String>,
+    /// id-map's namespace (the back-fill's; default id-map's).
+    pub namespace: Option<String>,
+    /// Also keep the admin store's product and category documents, as a back-fill with
+    /// `--admin` holds them (default true).
+    pub admin: Option<bool>,
+}
+
+/// `[source]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Magento's database (`mysql://user:password@host:port/database`).
+    pub magento: Option<String>,
+    /// The replica id cdc-sync registers with.
+    pub server_id: Option<u32>,
+    /// eav-extract's manifest: its snapshot position is where to start without checkpoints.
+    pub manifest: Option<PathBuf>,
+    /// A binlog position (`file:offset`) to start from without checkpoints.
+    pub start: Option<String>,
+}
+
+/// `[targets]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsConfig {
+    /// The catalog service's database.
+    pub catalog: Option<String>,
+    /// The customer service's database.
+    pub customer: Option<String>,
+    /// The order service's database.
+    pub order: Option<String>,
+}
+
+/// `[batch]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BatchConfig {
+    /// Entities touched before a batch is applied (default 500).
+    pub entities: Option<usize>,
+    /// The longest a committed change waits before its batch is applied, in ms (default 100).
+    pub max_wait_ms: Option<u64>,
+}
+
+/// Settings that cannot be used, named.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The file is not valid TOML for these settings.
+    #[error("{path}: {reason}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message (line and column included).
+        reason: String,
+    },
+    /// A setting is missing or wrong.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Settings validated: everything the daemon needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Magento's database.
+    pub magento: ficus_id_map::magento::MagentoDsn,
+    /// The replica id.
+    pub server_id: u32,
+    /// Where to start without checkpoints.
+    pub start: Option<Position>,
+    /// The services' databases.
+    pub catalog: Option<String>,
+    /// See [`TargetsConfig::customer`].
+    pub customer: Option<String>,
+    /// See [`TargetsConfig::order`].
+    pub order: Option<String>,
+    /// Entities per batch.
+    pub batch_entities: usize,
+    /// The longest wait before a batch is applied.
+    pub max_wait: Duration,
+    /// `/healthz` and `/metrics`.
+    pub listen: String,
+    /// The checkpoints' name.
+    pub name: String,
+    /// id-map's namespace.
+    pub namespace: ficus_id_map::Namespace,
+    /// Admin-store documents too.
+    pub admin: bool,
+}
+
+impl Config {
+    /// Reads `path`.
+    pub fn read(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// `FICUS_CDC_MAGENTO`, `_SERVER_ID`, `_CATALOG`, `_CUSTOMER`, `_ORDER`, `_LISTEN`,
+    /// `_START` over the file's values; `var` reads the environment.
+    pub fn with_env(mut self, var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let v = |k: &str| var(&format!("FICUS_CDC_{k}")).filter(|s| !s.is_empty());
+        if let Some(m) = v("MAGENTO") {
+            self.source.magento = Some(m);
+        }
+        if let Some(s) = v("SERVER_ID") {
+            self.source.server_id = Some(s.parse().map_err(|_| {
+                ConfigError::Invalid(format!("FICUS_CDC_SERVER_ID={s:?} is not a number"))
+            })?);
+        }
+        if let Some(s) = v("START") {
+            self.source.start = Some(s);
+        }
+        for (key, slot) in [
+            ("CATALOG", &mut self.targets.catalog),
+            ("CUSTOMER", &mut self.targets.customer),
+            ("ORDER", &mut self.targets.order),
+        ] {
+            if let Some(d) = v(key) {
+                *slot = Some(d);
+            }
+        }
+        if let Some(l) = v("LISTEN") {
+            self.listen = Some(l);
+        }
+        Ok(self)
+    }
+
+    /// Checks every setting; the first problem is named.
+    pub fn validate(self) -> Result<Settings, ConfigError> {
+        let invalid = |s: String| ConfigError::Invalid(s);
+        let magento = self.source.magento.ok_or_else(|| {
+            invalid("no Magento database: set [source] magento or FICUS_CDC_MAGENTO".into())
+        })?;
+        let magento = ficus_id_map::magento::MagentoDsn::parse(&magento)
+            .map_err(|e| invalid(format!("[source] magento: {e}")))?;
+        let start = match (&self.source.start, &self.source.manifest) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "[source] start and manifest both given: give one".into(),
+                ));
+            }
+            (Some(s), None) => Some(parse_position(s).ok_or_else(|| {
+                invalid(format!(
+                    "[source] start {s:?}: expected <binlog file>:<offset>"
+                ))
+            })?),
+            (None, Some(m)) => Some(manifest_position(m)?),
+            (None, None) => None,
+        };
+        if self.targets.catalog.is_none()
+            && self.targets.customer.is_none()
+            && self.targets.order.is_none()
+        {
+            return Err(invalid(
+                "no target: set at least one of [targets] catalog, customer, order".into(),
+            ));
+        }
+        let batch_entities = self.batch.entities.unwrap_or(500);
+        if batch_entities == 0 {
+            return Err(invalid("[batch] entities must be at least 1".into()));
+        }
+        let namespace = match &self.namespace {
+            Some(n) => n
+                .parse()
+                .map_err(|_| invalid(format!("namespace {n:?} is not a UUID")))?,
+            None => ficus_id_map::DEFAULT_NAMESPACE,
+        };
+        Ok(Settings {
+            magento,
+            server_id: self.source.server_id.unwrap_or(4242),
+            start,
+            catalog: self.targets.catalog,
+            customer: self.targets.customer,
+            order: self.targets.order,
+            batch_entities,
+            max_wait: Duration::from_millis(self.batch.max_wait_ms.unwrap_or(100)),
+            listen: self.listen.unwrap_or_else(|| "127.0.0.1:9184".into()),
+            name: self.name.unwrap_or_else(|| "binlog".into()),
+            namespace,
+            admin: self.admin.unwrap_or(true),
+        })
+    }
+}
+
+/// `mariadb-bin.000003:1234`.
+pub fn parse_position(s: &str) -> Option<Position> {
+    let (file, pos) = s.rsplit_once(':')?;
+    Some(Position {
+        file: file.to_string(),
+        pos: pos.parse().ok()?,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct Manifest {
+    snapshot: Option<Snapshot>,
+    complete: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct Snapshot {
+    file: String,
+    position: u64,
+}
+
+/// The snapshot position in eav-extract's manifest (`<output>.manifest.json`); refuses an
+/// extract that did not complete.
+pub fn manifest_position(path: &Path) -> Result<Position, ConfigError> {
+    let bad = |reason: String| ConfigError::Invalid(format!("{}: {reason}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let m: Manifest = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    if !m.complete {
+        return Err(bad(
+            "the extract did not complete; resume it (eav-extract --resume) first".into(),
+        ));
+    }
+    let s = m
+        .snapshot
+        .ok_or_else(|| bad("no snapshot position (binlog off when extracted?)".into()))?;
+    Ok(Position {
+        file: s.file,
+        pos: s.position,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(toml: &str) -> Result<Settings, ConfigError> {
+        let c: Config = toml::from_str(toml).map_err(|e| ConfigError::Parse {
+            path: "t.toml".into(),
+            reason: e.to_string(),
+        })?;
+        c.with_env(|_| None)?.validate()
+    }
+
+    #[test]
+    fn settings_are_validated_naming_the_problem() {
+        let ok = config(
+            "[source]\nmagento = \"mysql://u:p@h/m\"\nstart = \"mariadb-bin.000003:1234\"\n[targets]\norder = \"postgres://x\"\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            ok.start,
+            Some(Position {
+                file: "mariadb-bin.000003".into(),
+                pos: 1234
+            })
+        );
+        assert_eq!(
+            (ok.batch_entities, ok.listen.as_str()),
+            (500, "127.0.0.1:9184")
+        );
+        let err = |t: &str| config(t).expect_err(t).to_string();
+        assert!(err("[targets]\norder = \"x\"\n").contains("no Magento database"));
+        assert!(err("[source]\nmagento = \"mysql://h/m\"\n").contains("no target"));
+        assert!(
+            err(
+                "[source]\nmagento = \"mysql://h/m\"\nstart = \"nope\"\n[targets]\norder = \"x\"\n"
+            )
+            .contains("expected <binlog file>:<offset>")
+        );
+        assert!(
+            err("[source]\nmagento = \"mysql://h/m\"\nwat = 1\n").contains("unknown field `wat`")
+        );
+        assert!(err("[batch]\nentities = \"many\"\n").contains("invalid type"));
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let c: Config = toml::from_str(
+            "[source]\nmagento = \"mysql://a/m\"\n[targets]\ncatalog = \"postgres://c\"\n",
+        )
+        .expect("toml");
+        let s = c
+            .with_env(|k| (k == "FICUS_CDC_MAGENTO").then(|| "mysql://b/n".to_string()))
+            .expect("env")
+            .validate()
+            .expect("valid");
+        assert_eq!(s.magento.database(), "n");
+    }
+}

@@ -1,0 +1,229 @@
+//! The `cdc-sync run` daemon: the pipeline under a supervisor that waits and continues when a
+//! database goes away (from the services' checkpoints, so nothing is lost or applied twice in
+//! effect), `/healthz` and Prometheus `/metrics`, and a graceful stop on SIGTERM or Ctrl-C that
+//! applies what is committed first.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use ficus_services::catalog::Catalog;
+use ficus_services::customer::Customers;
+use ficus_services::order::Orders;
+
+use crate::config::Settings;
+use crate::pipeline::{self, Applied, Options, PipelineError, Targets};
+
+/// What `/metrics` shows. Names are few and fixed; no entity id is ever a label.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    transactions: AtomicU64,
+    changes: AtomicU64,
+    entities: AtomicU64,
+    batches: AtomicU64,
+    restarts: AtomicU64,
+    source_ts_ms: AtomicI64,
+    applied_at_ms: AtomicI64,
+    checkpoint_file: AtomicU64,
+    checkpoint_offset: AtomicU64,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Metrics {
+    /// Counts an applied batch.
+    pub fn record(&self, a: &Applied) {
+        self.transactions.fetch_add(a.transactions, Relaxed);
+        self.changes.fetch_add(a.changes, Relaxed);
+        self.entities.fetch_add(a.entities, Relaxed);
+        self.batches.fetch_add(1, Relaxed);
+        if a.transactions > 0 {
+            self.source_ts_ms.store(a.source_ts_ms, Relaxed);
+        }
+        self.applied_at_ms.store(now_ms(), Relaxed);
+        if let Some(p) = a.checkpoint.as_ref().and_then(|c| c.position()) {
+            self.checkpoint_file.store(p.file, Relaxed);
+            self.checkpoint_offset.store(p.offset, Relaxed);
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+            ));
+        };
+        let count = |a: &AtomicU64| a.load(Relaxed).to_string();
+        metric(
+            "ficus_cdc_transactions_total",
+            "counter",
+            "Magento transactions read from the binlog.",
+            count(&self.transactions),
+        );
+        metric(
+            "ficus_cdc_changes_total",
+            "counter",
+            "Row changes of Magento's database read.",
+            count(&self.changes),
+        );
+        metric(
+            "ficus_cdc_entities_total",
+            "counter",
+            "Entities read again and written to the services.",
+            count(&self.entities),
+        );
+        metric(
+            "ficus_cdc_batches_total",
+            "counter",
+            "Batches applied (each one transaction per service with its checkpoint).",
+            count(&self.batches),
+        );
+        metric(
+            "ficus_cdc_restarts_total",
+            "counter",
+            "Times the pipeline continued after a database failed.",
+            count(&self.restarts),
+        );
+        let source = self.source_ts_ms.load(Relaxed);
+        let applied = self.applied_at_ms.load(Relaxed);
+        let lag = if source > 0 && applied >= source {
+            format!("{:.3}", (applied - source) as f64 / 1000.0)
+        } else {
+            "0".into()
+        };
+        metric(
+            "ficus_cdc_lag_seconds",
+            "gauge",
+            "Source commit to service commit of the last applied transaction (the binlog's clock has whole seconds).",
+            lag,
+        );
+        metric(
+            "ficus_cdc_checkpoint_file",
+            "gauge",
+            "The binlog file number the services have reached.",
+            count(&self.checkpoint_file),
+        );
+        metric(
+            "ficus_cdc_checkpoint_offset",
+            "gauge",
+            "The offset in that file.",
+            count(&self.checkpoint_offset),
+        );
+        out
+    }
+}
+
+/// The services' handles, connected and migrated.
+pub async fn targets(s: &Settings) -> Result<Targets, ficus_services::Error> {
+    let mut t = Targets::default();
+    if let Some(d) = &s.catalog {
+        let c = Catalog::connect(d).await?;
+        c.migrate().await?;
+        t.catalog = Some(c);
+    }
+    if let Some(d) = &s.customer {
+        let c = Customers::connect(d).await?;
+        c.migrate().await?;
+        t.customers = Some(c);
+    }
+    if let Some(d) = &s.order {
+        let o = Orders::connect(d).await?;
+        o.migrate().await?;
+        t.orders = Some(o);
+    }
+    Ok(t)
+}
+
+/// The pipeline's options from the settings.
+pub fn options(s: &Settings) -> Options {
+    Options {
+        source: s.magento.clone(),
+        server_id: s.server_id,
+        name: s.name.clone(),
+        start: s.start.clone(),
+        namespace: s.namespace,
+        admin: s.admin,
+        batch_entities: s.batch_entities,
+        max_wait: s.max_wait,
+    }
+}
+
+/// Runs the pipeline until `shutdown`, continuing after transient failures (a database down
+/// or restarting) with a growing pause (0.2 s up to 5 s); returns the first lasting one.
+pub async fn supervise(
+    options: &Options,
+    targets: &Targets,
+    metrics: &Metrics,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), PipelineError> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let work = async {
+        let mut pause = Duration::from_millis(200);
+        let mut failures = 0;
+        loop {
+            let mut rx = stop_rx.clone();
+            let stopped = async move {
+                let _ = rx.wait_for(|s| *s).await;
+            };
+            match pipeline::run(options, targets, |a| metrics.record(a), stopped).await {
+                Ok(()) => return Ok(()),
+                // At start-up a database that cannot be reached is more likely a wrong address
+                // than an outage: give up after a few tries, until the pipeline has worked.
+                Err(e)
+                    if e.is_transient() && (failures < 5 || metrics.batches.load(Relaxed) > 0) =>
+                {
+                    failures += 1;
+                    eprintln!(
+                        "{}",
+                        serde_json::json!({"level": "warn", "event": "pipeline_failed", "error": e.to_string(), "retry_in_ms": pause.as_millis() as u64})
+                    );
+                    metrics.restarts.fetch_add(1, Relaxed);
+                    let mut rx = stop_rx.clone();
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        _ = rx.wait_for(|s| *s) => return Ok(()),
+                    }
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    tokio::pin!(shutdown);
+    tokio::pin!(work);
+    tokio::select! {
+        () = &mut shutdown => {
+            // Stop reading; the pipeline applies what is committed, then returns.
+            let _ = stop_tx.send(true);
+        }
+        result = &mut work => return result,
+    }
+    work.await
+}
+
+/// `/healthz` and `/metrics`.
+pub fn router(metrics: Arc<Metrics>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route(
+            "/metrics",
+            get(move || {
+                let m = metrics.clone();
+                async move {
+                    let ct = HeaderValue::from_static("text/plain; version=0.0.4");
+                    (StatusCode::OK, [(header::CONTENT_TYPE, ct)], m.render()).into_response()
+                }
+            }),
+        )
+}

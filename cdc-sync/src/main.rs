@@ -1,0 +1,141 @@
+//! `cdc-sync`: keeps the new services hydrated from Magento's binlog.
+//!
+//! - `cdc-sync --config cdc-sync.toml run`: the daemon (see `ficus_cdc_sync::config`);
+//! - `cdc-sync --config cdc-sync.toml status`: where each service stands against the binlog.
+//!
+//! Exit codes: 0 stopped cleanly, 1 a database or the binlog failed for good, 2 bad settings.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use ficus_cdc_sync::config::{Config, ConfigError, Settings};
+use ficus_cdc_sync::daemon::{self, Metrics};
+use ficus_cdc_sync::pipeline::Targets;
+use mysql_async::prelude::Queryable;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cdc-sync",
+    version,
+    about = "Keeps the new services hydrated from Magento's binlog"
+)]
+struct Cli {
+    /// The settings file (TOML); FICUS_CDC_* variables override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Runs until SIGTERM or Ctrl-C, applying what is committed before stopping.
+    Run,
+    /// Prints each service's checkpoint and the binlog's current position.
+    Status,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match settings(&cli) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cdc-sync: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Run => run(settings).await,
+        Command::Status => status(settings).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cdc-sync: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn settings(cli: &Cli) -> Result<Settings, ConfigError> {
+    let config = match &cli.config {
+        Some(path) => Config::read(path)?,
+        None => Config::default(),
+    };
+    config.with_env(|k| std::env::var(k).ok())?.validate()
+}
+
+async fn run(s: Settings) -> anyhow::Result<()> {
+    let targets = daemon::targets(&s).await?;
+    let metrics = Arc::new(Metrics::default());
+    let listener = tokio::net::TcpListener::bind(&s.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", s.listen))?;
+    eprintln!("cdc-sync: listening on {}", listener.local_addr()?);
+    let app = daemon::router(metrics.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    };
+    eprintln!(
+        "cdc-sync: reading {} as replica {}",
+        s.magento.masked(),
+        s.server_id
+    );
+    daemon::supervise(&daemon::options(&s), &targets, &metrics, shutdown).await?;
+    eprintln!("cdc-sync: stopped");
+    Ok(())
+}
+
+async fn status(s: Settings) -> anyhow::Result<()> {
+    let targets: Targets = daemon::targets(&s).await?;
+    let mut conn = s.magento.connect().await?;
+    let row: Option<mysql_async::Row> = conn.query_first("SHOW MASTER STATUS").await?;
+    let binlog = row.and_then(|r| Some((r.get::<String, _>(0)?, r.get::<u64, _>(1)?)));
+    match &binlog {
+        Some((f, p)) => println!("binlog      {f}:{p}"),
+        None => println!("binlog      off"),
+    }
+    let behind = |c: &Option<ficus_services::Checkpoint>| match (c, &binlog) {
+        (Some(c), Some((f, p))) if *f == c.file => {
+            format!("{} bytes behind", p.saturating_sub(c.offset))
+        }
+        (Some(_), Some(_)) => "in an older binlog file".into(),
+        (None, _) => "no checkpoint yet".into(),
+        _ => String::new(),
+    };
+    let show = |name: &str, c: Option<ficus_services::Checkpoint>| {
+        let at = c
+            .as_ref()
+            .map(|c| {
+                format!(
+                    "{}:{}{}",
+                    c.file,
+                    c.offset,
+                    c.gtid
+                        .as_ref()
+                        .map(|g| format!(" (GTID {g})"))
+                        .unwrap_or_default()
+                )
+            })
+            .unwrap_or_else(|| "-".into());
+        println!("{name:<11} {at}  {}", behind(&c));
+    };
+    if let Some(c) = &targets.catalog {
+        show("catalog", c.checkpoint(&s.name).await?);
+    }
+    if let Some(c) = &targets.customers {
+        show("customer", c.checkpoint(&s.name).await?);
+    }
+    if let Some(o) = &targets.orders {
+        show("order", o.checkpoint(&s.name).await?);
+    }
+    Ok(())
+}
