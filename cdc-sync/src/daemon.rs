@@ -27,6 +27,7 @@ pub struct Metrics {
     entities: AtomicU64,
     batches: AtomicU64,
     restarts: AtomicU64,
+    dead_letters: AtomicU64,
     source_ts_ms: AtomicI64,
     applied_at_ms: AtomicI64,
     checkpoint_file: AtomicU64,
@@ -46,6 +47,7 @@ impl Metrics {
         self.changes.fetch_add(a.changes, Relaxed);
         self.entities.fetch_add(a.entities, Relaxed);
         self.batches.fetch_add(1, Relaxed);
+        self.dead_letters.fetch_add(a.dead_letters, Relaxed);
         if a.transactions > 0 {
             self.source_ts_ms.store(a.source_ts_ms, Relaxed);
         }

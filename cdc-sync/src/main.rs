@@ -12,7 +12,7 @@ use std::sync::Arc;
 use clap::Parser;
 use ficus_cdc_sync::config::{Config, ConfigError, Settings};
 use ficus_cdc_sync::daemon::{self, Metrics};
-use ficus_cdc_sync::pipeline::Targets;
+use ficus_cdc_sync::pipeline::{self, Targets};
 use mysql_async::prelude::Queryable;
 
 #[derive(Debug, Parser)]
@@ -35,6 +35,31 @@ enum Command {
     Run,
     /// Prints each service's checkpoint and the binlog's current position.
     Status,
+    /// Dead letters: entities that could not be applied.
+    Dlq {
+        #[command(subcommand)]
+        command: Dlq,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Dlq {
+    /// Lists the pending dead letters (`--all`: the replayed ones too).
+    List {
+        /// Also those already replayed.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Shows one dead letter in full (`<service>/<id>`, as `list` names it).
+    Show {
+        /// `catalog/3`, `order/12`, …
+        letter: String,
+    },
+    /// Reads the entities of pending dead letters again and applies them (one, or all).
+    Replay {
+        /// `<service>/<id>`; every pending one when left out.
+        letter: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -50,6 +75,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run => run(settings).await,
         Command::Status => status(settings).await,
+        Command::Dlq { command } => dlq(settings, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -136,6 +162,64 @@ async fn status(s: Settings) -> anyhow::Result<()> {
     }
     if let Some(o) = &targets.orders {
         show("order", o.checkpoint(&s.name).await?);
+    }
+    Ok(())
+}
+
+fn letter_id(s: &str) -> anyhow::Result<(&str, i64)> {
+    let (service, id) = s
+        .split_once('/')
+        .ok_or_else(|| anyhow::anyhow!("{s:?}: expected <service>/<id>, e.g. order/3"))?;
+    let id = id
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{s:?}: the id is not a number"))?;
+    Ok((service, id))
+}
+
+async fn dlq(s: Settings, command: Dlq) -> anyhow::Result<()> {
+    let targets = daemon::targets(&s).await?;
+    match command {
+        Dlq::List { all } => {
+            for l in pipeline::dead_letters(&targets, !all).await? {
+                let d = &l.letter;
+                let replayed = d
+                    .replayed_at
+                    .as_deref()
+                    .map(|t| format!(" replayed {t}"))
+                    .unwrap_or_default();
+                let first = d.error.lines().next().unwrap_or("");
+                println!(
+                    "{}/{}\t{} {}\t{}:{}\t{}{replayed}\t{first}",
+                    l.service, d.id, d.kind, d.legacy_id, d.file, d.position, d.created_at
+                );
+            }
+        }
+        Dlq::Show { letter } => {
+            let (service, id) = letter_id(&letter)?;
+            let found = pipeline::dead_letters(&targets, false)
+                .await?
+                .into_iter()
+                .find(|l| l.service == service && l.letter.id == id)
+                .ok_or_else(|| anyhow::anyhow!("no dead letter {letter}"))?;
+            println!("{:#?}", found.letter);
+        }
+        Dlq::Replay { letter } => {
+            let only = letter.as_deref().map(letter_id).transpose()?;
+            let results = pipeline::replay(&daemon::options(&s), &targets, only).await?;
+            let mut failed = 0;
+            for (l, r) in &results {
+                match r {
+                    Ok(()) => println!("{}/{}\treplayed", l.service, l.letter.id),
+                    Err(e) => {
+                        failed += 1;
+                        println!("{}/{}\tfailed again: {e}", l.service, l.letter.id);
+                    }
+                }
+            }
+            if failed > 0 {
+                anyhow::bail!("{failed} of {} dead letters failed again", results.len());
+            }
+        }
     }
     Ok(())
 }

@@ -21,7 +21,7 @@ use ficus_id_map::{Mapper, Namespace};
 use ficus_services::catalog::Catalog;
 use ficus_services::customer::Customers;
 use ficus_services::order::Orders;
-use ficus_services::{Checkpoint, Position as At};
+use ficus_services::{Batch as ServiceBatch, Checkpoint, DeadLetter, Position as At};
 
 use crate::binlog::{BinlogSource, Event, Position, SourceError};
 use crate::catalog::Catalog as Columns;
@@ -78,6 +78,9 @@ pub enum PipelineError {
         "no service holds a checkpoint of {0:?} and no start position was given: pass eav-extract's manifest (--from-manifest) or a binlog position (--from)"
     )]
     NoStart(String),
+    /// The server writes no binlog.
+    #[error("the Magento server writes no binlog (log_bin is off)")]
+    NoBinlog,
     /// id-map.
     #[error(transparent)]
     IdMap(#[from] ficus_id_map::Error),
@@ -90,6 +93,16 @@ pub enum PipelineError {
 }
 
 impl PipelineError {
+    /// Whether the entity itself cannot be applied (a value that does not parse, a document
+    /// the write API refuses): it becomes a dead letter and the pipeline goes on.
+    pub fn is_poison(&self) -> bool {
+        matches!(
+            self,
+            PipelineError::Magento(ficus_eav_extract::Error::BadValue { .. })
+                | PipelineError::Service(ficus_services::Error::BadDocument { .. })
+        )
+    }
+
     /// Whether running again later may succeed — a database down, restarting, or refusing
     /// connections for a while — rather than needing the operator (wrong credentials or
     /// database, settings, no start position, a purged binlog).
@@ -149,6 +162,8 @@ pub struct Applied {
     pub checkpoint: Option<Checkpoint>,
     /// The commit time of the batch's last transaction (ms since the epoch; whole seconds).
     pub source_ts_ms: i64,
+    /// Entities that could not be applied, kept as dead letters.
+    pub dead_letters: u64,
 }
 
 /// The oldest checkpoint `name` holds among `targets` (where to continue), `None` when one of
@@ -361,91 +376,135 @@ impl<'a> Writer<'a> {
             }
         };
         let entities = self.entities(&mut reads, &batch.touched).await?;
-        let mut catalog = match &self.targets.catalog {
-            Some(c) => Some(c.batch().await?),
-            None => None,
-        };
-        let mut customers = match &self.targets.customers {
-            Some(c) => Some(c.batch().await?),
-            None => None,
-        };
-        let mut orders = match &self.targets.orders {
-            Some(o) => Some(o.batch().await?),
-            None => None,
-        };
+        let mut batches = self.begin().await?;
+        let mut dead_letters = 0;
         for entity in &entities {
-            match *entity {
-                Entity::Product(id) | Entity::Category(id) => {
-                    let Some(batch) = catalog.as_mut() else {
-                        continue;
-                    };
-                    let kind = if matches!(entity, Entity::Product(_)) {
-                        Kind::Product
-                    } else {
-                        Kind::Category
-                    };
-                    let mut found = false;
-                    for store in &self.stores {
-                        if let Some(doc) = reads.document(kind, id, store).await? {
-                            found = true;
-                            match kind {
-                                Kind::Product => batch.upsert_product(&doc, at).await?,
-                                _ => batch.upsert_category(&doc, at).await?,
-                            };
-                        }
-                    }
-                    if !found {
-                        let uuid = self.uuid(kind, id);
-                        match kind {
-                            Kind::Product => batch.delete_product(uuid, id as u64, at).await?,
-                            _ => batch.delete_category(uuid, id as u64, at).await?,
-                        };
-                    }
+            let result = match self.read(&mut reads, *entity).await {
+                Ok(docs) => self.write(&mut batches, *entity, &docs, at).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => {}
+                Err(e) if e.is_poison() => {
+                    batches
+                        .dead_letter(self.name, *entity, &checkpoint, &e.to_string())
+                        .await?;
+                    dead_letters += 1;
                 }
-                Entity::Customer(id) => {
-                    let Some(batch) = customers.as_mut() else {
-                        continue;
-                    };
-                    match reads.document(Kind::Customer, id, "admin").await? {
-                        Some(doc) => batch.upsert_customer(&doc, at).await?,
-                        None => {
-                            batch
-                                .delete_customer(self.uuid(Kind::Customer, id), id as u64, at)
-                                .await?
-                        }
-                    };
-                }
-                Entity::Order(id) => {
-                    let Some(batch) = orders.as_mut() else {
-                        continue;
-                    };
-                    match reads.document(Kind::Order, id, "admin").await? {
-                        Some(doc) => batch.upsert_order(&doc, at).await?,
-                        None => {
-                            batch
-                                .delete_order(self.uuid(Kind::Order, id), id as u64, at)
-                                .await?
-                        }
-                    };
-                }
+                Err(e) => return Err(e),
             }
         }
-        if let Some(b) = catalog {
-            b.commit(self.name, &checkpoint).await?;
-        }
-        if let Some(b) = customers {
-            b.commit(self.name, &checkpoint).await?;
-        }
-        if let Some(b) = orders {
-            b.commit(self.name, &checkpoint).await?;
-        }
+        batches.commit(Some((self.name, &checkpoint))).await?;
         Ok(Applied {
             transactions: batch.transactions,
             changes: batch.changes,
             entities: entities.len() as u64,
             checkpoint: Some(checkpoint),
             source_ts_ms: batch.source_ts_ms,
+            dead_letters,
         })
+    }
+
+    async fn begin(&self) -> Result<Batches<'a>, PipelineError> {
+        let t = self.targets;
+        Ok(Batches {
+            catalog: match &t.catalog {
+                Some(c) => Some(c.batch().await?),
+                None => None,
+            },
+            customers: match &t.customers {
+                Some(c) => Some(c.batch().await?),
+                None => None,
+            },
+            orders: match &t.orders {
+                Some(o) => Some(o.batch().await?),
+                None => None,
+            },
+        })
+    }
+
+    /// The entity's documents as Magento holds it now (one per store view for products and
+    /// categories); none when it is gone.
+    async fn read(
+        &self,
+        reads: &mut SnapshotReads<'_>,
+        entity: Entity,
+    ) -> Result<Vec<String>, PipelineError> {
+        let (kind, id) = parts(entity);
+        let admin = ["admin".to_string()];
+        let stores = match kind {
+            Kind::Product | Kind::Category => self.stores.as_slice(),
+            _ => &admin,
+        };
+        let mut docs = Vec::new();
+        for store in stores {
+            if let Some(doc) = reads.document(kind, id, store).await? {
+                docs.push(doc);
+            }
+        }
+        Ok(docs)
+    }
+
+    /// Writes an entity's documents (or its deletion, when there are none) to its service.
+    async fn write(
+        &self,
+        b: &mut Batches<'_>,
+        entity: Entity,
+        docs: &[String],
+        at: At,
+    ) -> Result<(), PipelineError> {
+        let (kind, id) = parts(entity);
+        let uuid = self.uuid(kind, id);
+        let legacy = id as u64;
+        match (entity, b) {
+            (
+                Entity::Product(_),
+                Batches {
+                    catalog: Some(c), ..
+                },
+            ) => {
+                for d in docs {
+                    c.upsert_product(d, at).await?;
+                }
+                if docs.is_empty() {
+                    c.delete_product(uuid, legacy, at).await?;
+                }
+            }
+            (
+                Entity::Category(_),
+                Batches {
+                    catalog: Some(c), ..
+                },
+            ) => {
+                for d in docs {
+                    c.upsert_category(d, at).await?;
+                }
+                if docs.is_empty() {
+                    c.delete_category(uuid, legacy, at).await?;
+                }
+            }
+            (
+                Entity::Customer(_),
+                Batches {
+                    customers: Some(c), ..
+                },
+            ) => match docs.first() {
+                Some(d) => drop(c.upsert_customer(d, at).await?),
+                None => drop(c.delete_customer(uuid, legacy, at).await?),
+            },
+            (
+                Entity::Order(_),
+                Batches {
+                    orders: Some(o), ..
+                },
+            ) => match docs.first() {
+                Some(d) => drop(o.upsert_order(d, at).await?),
+                None => drop(o.delete_order(uuid, legacy, at).await?),
+            },
+            // A service not kept in sync.
+            _ => {}
+        }
+        Ok(())
     }
 
     fn uuid(&self, kind: Kind, id: u32) -> uuid::Uuid {
@@ -457,4 +516,171 @@ impl<'a> Writer<'a> {
         };
         self.mappers[i].uuid(id as u64)
     }
+}
+
+/// The kind and id of an entity.
+fn parts(entity: Entity) -> (Kind, u32) {
+    match entity {
+        Entity::Product(id) => (Kind::Product, id),
+        Entity::Category(id) => (Kind::Category, id),
+        Entity::Customer(id) => (Kind::Customer, id),
+        Entity::Order(id) => (Kind::Order, id),
+    }
+}
+
+/// One batch per service kept in sync.
+struct Batches<'t> {
+    catalog: Option<ServiceBatch<'t, Catalog>>,
+    customers: Option<ServiceBatch<'t, Customers>>,
+    orders: Option<ServiceBatch<'t, Orders>>,
+}
+
+impl Batches<'_> {
+    /// Keeps `entity` as a dead letter in its service.
+    async fn dead_letter(
+        &mut self,
+        name: &str,
+        entity: Entity,
+        at: &Checkpoint,
+        error: &str,
+    ) -> Result<(), PipelineError> {
+        let (kind, id) = parts(entity);
+        let (kind, id) = (kind.name(), id as i64);
+        match entity {
+            Entity::Product(_) | Entity::Category(_) => {
+                if let Some(c) = &mut self.catalog {
+                    c.dead_letter(name, kind, id, at, error).await?;
+                }
+            }
+            Entity::Customer(_) => {
+                if let Some(c) = &mut self.customers {
+                    c.dead_letter(name, kind, id, at, error).await?;
+                }
+            }
+            Entity::Order(_) => {
+                if let Some(o) = &mut self.orders {
+                    o.dead_letter(name, kind, id, at, error).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks dead letter `id` of `service` replayed.
+    async fn replayed(&mut self, service: &str, id: i64) -> Result<(), PipelineError> {
+        match service {
+            "catalog" => {
+                if let Some(c) = &mut self.catalog {
+                    c.replayed(id).await?;
+                }
+            }
+            "customer" => {
+                if let Some(c) = &mut self.customers {
+                    c.replayed(id).await?;
+                }
+            }
+            _ => {
+                if let Some(o) = &mut self.orders {
+                    o.replayed(id).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits every service's batch, with the checkpoint when given.
+    async fn commit(self, checkpoint: Option<(&str, &Checkpoint)>) -> Result<(), PipelineError> {
+        async fn one<S>(
+            b: Option<ServiceBatch<'_, S>>,
+            c: Option<(&str, &Checkpoint)>,
+        ) -> Result<(), ficus_services::Error> {
+            match (b, c) {
+                (Some(b), Some((name, at))) => b.commit(name, at).await,
+                (Some(b), None) => b.finish().await,
+                (None, _) => Ok(()),
+            }
+        }
+        one(self.catalog, checkpoint).await?;
+        one(self.customers, checkpoint).await?;
+        one(self.orders, checkpoint).await?;
+        Ok(())
+    }
+}
+
+/// A dead letter and the service that keeps it (`catalog`, `customer`, `order`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Letter {
+    /// The service.
+    pub service: &'static str,
+    /// The dead letter.
+    pub letter: DeadLetter,
+}
+
+/// The dead letters of every service kept in sync (only those not replayed when `pending`).
+pub async fn dead_letters(targets: &Targets, pending: bool) -> Result<Vec<Letter>, PipelineError> {
+    let mut out = Vec::new();
+    let wrap = |service: &'static str, v: Vec<DeadLetter>| {
+        v.into_iter().map(move |letter| Letter { service, letter })
+    };
+    if let Some(c) = &targets.catalog {
+        out.extend(wrap("catalog", c.dead_letters(pending).await?));
+    }
+    if let Some(c) = &targets.customers {
+        out.extend(wrap("customer", c.dead_letters(pending).await?));
+    }
+    if let Some(o) = &targets.orders {
+        out.extend(wrap("order", o.dead_letters(pending).await?));
+    }
+    Ok(out)
+}
+
+/// Applies dead letters again (`only`: one, by service and id; else every pending one): each
+/// entity is read from Magento now and written at the read's position, the letter marked
+/// replayed in the same transaction. A letter that fails again stays, its error returned.
+pub async fn replay(
+    options: &Options,
+    targets: &Targets,
+    only: Option<(&str, i64)>,
+) -> Result<Vec<(Letter, Result<(), String>)>, PipelineError> {
+    let letters: Vec<Letter> = dead_letters(targets, true)
+        .await?
+        .into_iter()
+        .filter(|l| only.is_none_or(|(s, id)| l.service == s && l.letter.id == id))
+        .collect();
+    let lookup = Lookup::open(options.source.clone(), options.namespace).await?;
+    let writer = Writer::new(&lookup, targets, options)?;
+    let mut reads = lookup.snapshot().await?;
+    let at = match reads
+        .position
+        .as_ref()
+        .and_then(|p| At::from_binlog(&p.file, p.position))
+    {
+        Some(at) => at,
+        None => return Err(PipelineError::NoBinlog),
+    };
+    let mut results = Vec::new();
+    for letter in letters {
+        let id = letter.letter.legacy_id as u32;
+        let entity = match letter.letter.kind.as_str() {
+            "product" => Entity::Product(id),
+            "category" => Entity::Category(id),
+            "customer" => Entity::Customer(id),
+            _ => Entity::Order(id),
+        };
+        let mut batches = writer.begin().await?;
+        let outcome = match writer.read(&mut reads, entity).await {
+            Ok(docs) => writer.write(&mut batches, entity, &docs, at).await,
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => {
+                batches.replayed(letter.service, letter.letter.id).await?;
+                batches.commit(None).await?;
+                results.push((letter, Ok(())));
+            }
+            Err(e) if e.is_poison() => results.push((letter, Err(e.to_string()))),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(results)
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::search::{Criteria, Kind, Param, Sql};
 use crate::shape::parse;
 use crate::store::{self, Ledger, List, ListSpec, db};
-pub use crate::{Applied, Checkpoint, Error, ListError, Position};
+pub use crate::{Applied, Batch, Checkpoint, DeadLetter, Error, ListError, Position};
 
 /// The schema that holds the catalog.
 pub const SCHEMA: &str = "catalog";
@@ -913,34 +913,28 @@ impl Catalog {
     }
 }
 
-/// Writes of one transaction through the catalog's write API, committed together with a
-/// pipeline's checkpoint (see [`Catalog::batch`]).
-#[derive(Debug)]
-pub struct CatalogBatch<'c> {
-    catalog: &'c Catalog,
-    tx: sqlx::Transaction<'static, sqlx::Postgres>,
-}
-
 impl Catalog {
     /// Opens a transaction for a pipeline's batch: the writes made through it and the
-    /// checkpoint given to [`CatalogBatch::commit`] land together or not at all.
-    pub async fn batch(&self) -> Result<CatalogBatch<'_>, Error> {
-        Ok(CatalogBatch {
-            catalog: self,
-            tx: self.pool.begin().await.map_err(db(SERVICE, "begin"))?,
-        })
+    /// checkpoint given to [`Batch::commit`] land together or not at all.
+    pub async fn batch(&self) -> Result<Batch<'_, Catalog>, Error> {
+        Batch::begin(self, &self.pool, SERVICE, SCHEMA).await
     }
 
     /// The checkpoint `source` last committed here.
     pub async fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, Error> {
         store::checkpoint(SERVICE, &self.pool, SCHEMA, source).await
     }
+
+    /// The dead letters kept here (only those not replayed yet when `pending`), oldest first.
+    pub async fn dead_letters(&self, pending: bool) -> Result<Vec<DeadLetter>, Error> {
+        store::dead_letters(SERVICE, &self.pool, SCHEMA, pending).await
+    }
 }
 
-impl CatalogBatch<'_> {
+impl Batch<'_, Catalog> {
     /// [`Catalog::upsert_product`], in the batch.
     pub async fn upsert_product(&mut self, document: &str, at: Position) -> Result<Applied, Error> {
-        self.catalog
+        self.service
             .upsert_product_in(&mut self.tx, document, at)
             .await
     }
@@ -963,7 +957,7 @@ impl CatalogBatch<'_> {
         document: &str,
         at: Position,
     ) -> Result<Applied, Error> {
-        self.catalog
+        self.service
             .upsert_category_in(&mut self.tx, document, at)
             .await
     }
@@ -978,11 +972,5 @@ impl CatalogBatch<'_> {
         CATEGORIES
             .remove_in(&mut self.tx, uuid, legacy_id as i64, at)
             .await
-    }
-
-    /// Records `checkpoint` for `source` (never backwards) and commits everything.
-    pub async fn commit(mut self, source: &str, checkpoint: &Checkpoint) -> Result<(), Error> {
-        store::save_checkpoint(SERVICE, &mut self.tx, SCHEMA, source, checkpoint).await?;
-        self.tx.commit().await.map_err(db(SERVICE, "commit"))
     }
 }

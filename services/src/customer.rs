@@ -10,7 +10,7 @@ use crate::catalog::{CustomAttribute, attribute_map};
 use crate::search::{Criteria, Kind, Sql};
 use crate::shape::parse;
 use crate::store::{self, Ledger, List, ListSpec, db};
-pub use crate::{Applied, Checkpoint, Error, ListError, Position};
+pub use crate::{Applied, Batch, Checkpoint, DeadLetter, Error, ListError, Position};
 
 /// The schema that holds the customers.
 pub const SCHEMA: &str = "customer";
@@ -330,38 +330,32 @@ impl Customers {
     }
 }
 
-/// Writes of one transaction through the customer write API, committed together with a
-/// pipeline's checkpoint (see [`Customers::batch`]).
-#[derive(Debug)]
-pub struct CustomerBatch<'c> {
-    customers: &'c Customers,
-    tx: sqlx::Transaction<'static, sqlx::Postgres>,
-}
-
 impl Customers {
     /// Opens a transaction for a pipeline's batch: the writes made through it and the
-    /// checkpoint given to [`CustomerBatch::commit`] land together or not at all.
-    pub async fn batch(&self) -> Result<CustomerBatch<'_>, Error> {
-        Ok(CustomerBatch {
-            customers: self,
-            tx: self.pool.begin().await.map_err(db(SERVICE, "begin"))?,
-        })
+    /// checkpoint given to [`Batch::commit`] land together or not at all.
+    pub async fn batch(&self) -> Result<Batch<'_, Customers>, Error> {
+        Batch::begin(self, &self.pool, SERVICE, SCHEMA).await
     }
 
     /// The checkpoint `source` last committed here.
     pub async fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, Error> {
         store::checkpoint(SERVICE, &self.pool, SCHEMA, source).await
     }
+
+    /// The dead letters kept here (only those not replayed yet when `pending`), oldest first.
+    pub async fn dead_letters(&self, pending: bool) -> Result<Vec<DeadLetter>, Error> {
+        store::dead_letters(SERVICE, &self.pool, SCHEMA, pending).await
+    }
 }
 
-impl CustomerBatch<'_> {
+impl Batch<'_, Customers> {
     /// [`Customers::upsert_customer`], in the batch.
     pub async fn upsert_customer(
         &mut self,
         document: &str,
         at: Position,
     ) -> Result<Applied, Error> {
-        self.customers
+        self.service
             .upsert_customer_in(&mut self.tx, document, at)
             .await
     }
@@ -376,11 +370,5 @@ impl CustomerBatch<'_> {
         CUSTOMERS
             .remove_in(&mut self.tx, uuid, legacy_id as i64, at)
             .await
-    }
-
-    /// Records `checkpoint` for `source` (never backwards) and commits everything.
-    pub async fn commit(mut self, source: &str, checkpoint: &Checkpoint) -> Result<(), Error> {
-        store::save_checkpoint(SERVICE, &mut self.tx, SCHEMA, source, checkpoint).await?;
-        self.tx.commit().await.map_err(db(SERVICE, "commit"))
     }
 }

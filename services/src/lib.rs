@@ -21,7 +21,7 @@ pub mod search;
 pub mod shape;
 mod store;
 
-pub use store::Checkpoint;
+pub use store::{Batch, Checkpoint, DeadLetter};
 
 /// Where in Magento's binlog a change was read: the binlog file's number and the offset in it.
 /// eav-extract's snapshot position for a back-fill; the end of the transaction for cdc-sync.

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::search::{Criteria, Kind, Sql};
 use crate::shape::Members;
 use crate::store::{self, Ledger, List, ListSpec, db};
-pub use crate::{Applied, Checkpoint, Error, ListError, Position};
+pub use crate::{Applied, Batch, Checkpoint, DeadLetter, Error, ListError, Position};
 
 /// The schema that holds the orders.
 pub const SCHEMA: &str = "sales";
@@ -420,34 +420,28 @@ impl Orders {
     }
 }
 
-/// Writes of one transaction through the order write API, committed together with a
-/// pipeline's checkpoint (see [`Orders::batch`]).
-#[derive(Debug)]
-pub struct OrderBatch<'c> {
-    orders: &'c Orders,
-    tx: sqlx::Transaction<'static, sqlx::Postgres>,
-}
-
 impl Orders {
     /// Opens a transaction for a pipeline's batch: the writes made through it and the
-    /// checkpoint given to [`OrderBatch::commit`] land together or not at all.
-    pub async fn batch(&self) -> Result<OrderBatch<'_>, Error> {
-        Ok(OrderBatch {
-            orders: self,
-            tx: self.pool.begin().await.map_err(db(SERVICE, "begin"))?,
-        })
+    /// checkpoint given to [`Batch::commit`] land together or not at all.
+    pub async fn batch(&self) -> Result<Batch<'_, Orders>, Error> {
+        Batch::begin(self, &self.pool, SERVICE, SCHEMA).await
     }
 
     /// The checkpoint `source` last committed here.
     pub async fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, Error> {
         store::checkpoint(SERVICE, &self.pool, SCHEMA, source).await
     }
+
+    /// The dead letters kept here (only those not replayed yet when `pending`), oldest first.
+    pub async fn dead_letters(&self, pending: bool) -> Result<Vec<DeadLetter>, Error> {
+        store::dead_letters(SERVICE, &self.pool, SCHEMA, pending).await
+    }
 }
 
-impl OrderBatch<'_> {
+impl Batch<'_, Orders> {
     /// [`Orders::upsert_order`], in the batch.
     pub async fn upsert_order(&mut self, document: &str, at: Position) -> Result<Applied, Error> {
-        self.orders
+        self.service
             .upsert_order_in(&mut self.tx, document, at)
             .await
     }
@@ -462,11 +456,5 @@ impl OrderBatch<'_> {
         ORDERS
             .remove_in(&mut self.tx, uuid, legacy_id as i64, at)
             .await
-    }
-
-    /// Records `checkpoint` for `source` (never backwards) and commits everything.
-    pub async fn commit(mut self, source: &str, checkpoint: &Checkpoint) -> Result<(), Error> {
-        store::save_checkpoint(SERVICE, &mut self.tx, SCHEMA, source, checkpoint).await?;
-        self.tx.commit().await.map_err(db(SERVICE, "commit"))
     }
 }

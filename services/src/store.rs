@@ -561,3 +561,159 @@ pub(crate) async fn record_codes(
         .map_err(db(service, "record attribute codes"))?;
     Ok(())
 }
+
+/// Writes of one transaction through a service's write API (`S`: [`crate::catalog::Catalog`],
+/// [`crate::customer::Customers`] or [`crate::order::Orders`], whose `batch()` opens one),
+/// committed together with a pipeline's checkpoint and dead letters, or not at all.
+#[derive(Debug)]
+pub struct Batch<'s, S> {
+    pub(crate) service: &'s S,
+    pub(crate) tx: sqlx::Transaction<'static, Postgres>,
+    name: &'static str,
+    schema: &'static str,
+}
+
+/// A change a pipeline could not apply, kept in the entity's service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// Its id in the service's `dead_letter` table.
+    pub id: i64,
+    /// The pipeline (its checkpoints' name).
+    pub source: String,
+    /// The entity type (`product`, `category`, `customer`, `order`).
+    pub kind: String,
+    /// The entity's Magento id.
+    pub legacy_id: i64,
+    /// Where in the binlog the change was read (the batch's checkpoint).
+    pub file: String,
+    /// The offset in that file.
+    pub position: i64,
+    /// Why it could not be applied.
+    pub error: String,
+    /// When it was recorded (RFC 3339, UTC).
+    pub created_at: String,
+    /// When `dlq replay` applied it, if it has.
+    pub replayed_at: Option<String>,
+}
+
+impl<'s, S> Batch<'s, S> {
+    pub(crate) async fn begin(
+        service: &'s S,
+        pool: &PgPool,
+        name: &'static str,
+        schema: &'static str,
+    ) -> Result<Batch<'s, S>, Error> {
+        Ok(Batch {
+            service,
+            tx: pool.begin().await.map_err(db(name, "begin"))?,
+            name,
+            schema,
+        })
+    }
+
+    /// Keeps a change of `kind` entity `legacy_id` that could not be applied, read at
+    /// `checkpoint`, with `error`.
+    pub async fn dead_letter(
+        &mut self,
+        source: &str,
+        kind: &str,
+        legacy_id: i64,
+        checkpoint: &Checkpoint,
+        error: &str,
+    ) -> Result<(), Error> {
+        let sql = format!(
+            "INSERT INTO {}.dead_letter (source, kind, legacy_id, file, position, error)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            self.schema
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(source)
+            .bind(kind)
+            .bind(legacy_id)
+            .bind(&checkpoint.file)
+            .bind(checkpoint.offset as i64)
+            .bind(error)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db(self.name, "write dead letter"))?;
+        Ok(())
+    }
+
+    /// Marks dead letter `id` replayed.
+    pub async fn replayed(&mut self, id: i64) -> Result<(), Error> {
+        let sql = format!(
+            "UPDATE {}.dead_letter SET replayed_at = now() WHERE id = $1",
+            self.schema
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db(self.name, "mark dead letter"))?;
+        Ok(())
+    }
+
+    /// Records `checkpoint` for `source` (never backwards) and commits everything.
+    pub async fn commit(mut self, source: &str, checkpoint: &Checkpoint) -> Result<(), Error> {
+        save_checkpoint(self.name, &mut self.tx, self.schema, source, checkpoint).await?;
+        self.finish().await
+    }
+
+    /// Commits everything, the checkpoint left as it is (a replay).
+    pub async fn finish(self) -> Result<(), Error> {
+        self.tx.commit().await.map_err(db(self.name, "commit"))
+    }
+}
+
+/// The dead letters of `schema`, oldest first (only those not replayed when `pending`).
+pub(crate) async fn dead_letters(
+    service: &'static str,
+    pool: &PgPool,
+    schema: &str,
+    pending: bool,
+) -> Result<Vec<DeadLetter>, Error> {
+    let sql = format!(
+        "SELECT id, source, kind, legacy_id, file, position, error,
+                to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                to_char(replayed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+         FROM {schema}.dead_letter {} ORDER BY id",
+        if pending {
+            "WHERE replayed_at IS NULL"
+        } else {
+            ""
+        }
+    );
+    type Row = (
+        i64,
+        String,
+        String,
+        i64,
+        String,
+        i64,
+        String,
+        String,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await
+        .map_err(db(service, "read dead letters"))?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, source, kind, legacy_id, file, position, error, created_at, replayed_at)| {
+                DeadLetter {
+                    id,
+                    source,
+                    kind,
+                    legacy_id,
+                    file,
+                    position,
+                    error,
+                    created_at,
+                    replayed_at,
+                }
+            },
+        )
+        .collect())
+}
