@@ -378,20 +378,56 @@ impl<'a> Writer<'a> {
         let entities = self.entities(&mut reads, &batch.touched).await?;
         let mut batches = self.begin().await?;
         let mut dead_letters = 0;
-        for entity in &entities {
-            let result = match self.read(&mut reads, *entity).await {
-                Ok(docs) => self.write(&mut batches, *entity, &docs, at).await,
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(()) => {}
-                Err(e) if e.is_poison() => {
-                    batches
-                        .dead_letter(self.name, *entity, &checkpoint, &e.to_string())
-                        .await?;
-                    dead_letters += 1;
+        // Entities of a kind are read a few hundred at a time, in a few queries; when one of
+        // them cannot be read, that piece is read one by one to find which.
+        let mut by_kind: std::collections::BTreeMap<Kind, Vec<u32>> = Default::default();
+        for e in &entities {
+            let (kind, id) = parts(*e);
+            by_kind.entry(kind).or_default().push(id);
+        }
+        let stores: Vec<&str> = self.stores.iter().map(String::as_str).collect();
+        for (kind, ids) in by_kind {
+            for piece in ids.chunks(PIECE) {
+                let read = match reads.documents(kind, piece, &stores).await {
+                    Ok(docs) => {
+                        let mut by_id: std::collections::HashMap<u32, Vec<String>> =
+                            Default::default();
+                        for (id, _, doc) in docs {
+                            by_id.entry(id).or_default().push(doc);
+                        }
+                        Some(by_id)
+                    }
+                    Err(e) => {
+                        let e = PipelineError::from(e);
+                        if !e.is_poison() {
+                            return Err(e);
+                        }
+                        None
+                    }
+                };
+                for &id in piece {
+                    let entity = entity_of(kind, id);
+                    let result = match &read {
+                        Some(by_id) => {
+                            let docs = by_id.get(&id).map(Vec::as_slice).unwrap_or(&[]);
+                            self.write(&mut batches, entity, docs, at).await
+                        }
+                        None => match self.read(&mut reads, entity).await {
+                            Ok(docs) => self.write(&mut batches, entity, &docs, at).await,
+                            Err(e) => Err(e),
+                        },
+                    };
+                    match result {
+                        Ok(()) => {}
+                        Err(e) if e.is_poison() => {
+                            batches
+                                .dead_letter(self.name, entity, &checkpoint, &e.to_string())
+                                .await?;
+                            dead_letters += 1;
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
-                Err(e) => return Err(e),
             }
         }
         batches.commit(Some((self.name, &checkpoint))).await?;
@@ -515,6 +551,19 @@ impl<'a> Writer<'a> {
             Kind::Order => 3,
         };
         self.mappers[i].uuid(id as u64)
+    }
+}
+
+/// Entities read at a time.
+const PIECE: usize = 256;
+
+/// The entity of a kind and id.
+fn entity_of(kind: Kind, id: u32) -> Entity {
+    match kind {
+        Kind::Product => Entity::Product(id),
+        Kind::Category => Entity::Category(id),
+        Kind::Customer => Entity::Customer(id),
+        Kind::Order => Entity::Order(id),
     }
 }
 
@@ -661,12 +710,8 @@ pub async fn replay(
     let mut results = Vec::new();
     for letter in letters {
         let id = letter.letter.legacy_id as u32;
-        let entity = match letter.letter.kind.as_str() {
-            "product" => Entity::Product(id),
-            "category" => Entity::Category(id),
-            "customer" => Entity::Customer(id),
-            _ => Entity::Order(id),
-        };
+        let kind = ficus_eav_extract::Kind::parse(&letter.letter.kind).unwrap_or(Kind::Order);
+        let entity = entity_of(kind, id);
         let mut batches = writer.begin().await?;
         let outcome = match writer.read(&mut reads, entity).await {
             Ok(docs) => writer.write(&mut batches, entity, &docs, at).await,

@@ -143,6 +143,19 @@ impl Lookup {
         self.document_on(&mut conn, kind, id, store).await
     }
 
+    /// The documents of the entities `ids` of `kind`: products and categories in each of the
+    /// store views `stores`, customers and orders once; `(id, store code, document)` in id
+    /// order, nothing for an id that names no entity. A few queries for all of them.
+    pub async fn documents(
+        &self,
+        kind: Kind,
+        ids: &[u32],
+        stores: &[&str],
+    ) -> Result<Vec<(u32, String, String)>> {
+        let mut conn = self.conn().await?;
+        self.documents_on(&mut conn, kind, ids, stores).await
+    }
+
     /// Reads inside one consistent snapshot (`START TRANSACTION WITH CONSISTENT SNAPSHOT`),
     /// whose binlog position says which commits it sees: every document read through it is
     /// Magento's state at that position exactly.
@@ -153,6 +166,58 @@ impl Lookup {
             conn: snapshot.conn,
             position: snapshot.position,
         })
+    }
+
+    /// The documents of the entities `ids` of `kind` (products and categories in each of the
+    /// store views `stores`; customers and orders once): `(id, store code, document)`, in id
+    /// order; an id that names nothing has none. A few queries for all of them, as the extract
+    /// reads a chunk.
+    async fn documents_on(
+        &self,
+        conn: &mut Conn,
+        kind: Kind,
+        ids: &[u32],
+        stores: &[&str],
+    ) -> Result<Vec<(u32, String, String)>> {
+        let views: Vec<&crate::meta::Store> = match kind {
+            Kind::Customer | Kind::Order => self.meta.stores.iter().filter(|s| s.id == 0).collect(),
+            _ => stores
+                .iter()
+                .filter_map(|code| self.meta.stores.iter().find(|s| s.code == *code))
+                .collect(),
+        };
+        let mut store_ids: Vec<u16> = std::iter::once(0)
+            .chain(views.iter().map(|s| s.id))
+            .collect();
+        store_ids.sort_unstable();
+        store_ids.dedup();
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let chunk = crate::source::read_ids(conn, &self.meta, kind, &ids, &store_ids).await?;
+        let mapper = Mapper::new(self.namespace, kind.type_code())?;
+        let addresses = Mapper::new(self.namespace, "customer_address")?;
+        let docs = Docs::new(&self.meta);
+        let mut out = Vec::new();
+        let mut text = String::new();
+        for (n, e) in chunk.entities.iter().enumerate() {
+            let uuid = mapper.uuid(e.id as u64);
+            for store in &views {
+                text.clear();
+                match kind {
+                    Kind::Product => docs.product(&mut text, &uuid, &chunk, e, store)?,
+                    Kind::Category => docs.category(&mut text, &uuid, &chunk, e, store)?,
+                    Kind::Customer => docs.customer(&mut text, &uuid, &addresses, &chunk, e)?,
+                    Kind::Order => {
+                        let orders = &chunk.orders;
+                        let code = orders.store_id(n).and_then(|s| self.meta.store_code(s));
+                        orders.write(&mut text, n, &uuid, code, &self.meta.regions)?
+                    }
+                }
+                out.push((e.id, store.code.clone(), text.trim_end().to_string()));
+            }
+        }
+        Ok(out)
     }
 
     async fn document_on(
@@ -211,6 +276,18 @@ impl SnapshotReads<'_> {
     pub async fn document(&mut self, kind: Kind, id: u32, store: &str) -> Result<Option<String>> {
         self.lookup
             .document_on(&mut self.conn, kind, id, store)
+            .await
+    }
+
+    /// The documents of many entities at once (see [`Lookup::documents`]).
+    pub async fn documents(
+        &mut self,
+        kind: Kind,
+        ids: &[u32],
+        stores: &[&str],
+    ) -> Result<Vec<(u32, String, String)>> {
+        self.lookup
+            .documents_on(&mut self.conn, kind, ids, stores)
             .await
     }
 

@@ -38,6 +38,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result, mysql};
 use crate::json::{self, Object, is_integer, magento_number};
+use crate::source::Span;
 
 /// The tables an order document is built from.
 pub const TABLES: &[&str] = &[
@@ -550,7 +551,29 @@ impl Orders {
             orders.row(0).id("entity_id"),
             orders.row(orders.len() - 1).id("entity_id"),
         );
-        let range = |parent: &str| format!("{parent} BETWEEN {lo} AND {hi}");
+        Orders::with_rows(conn, orders, Span::Range(lo, hi)).await
+    }
+
+    /// The orders of `span` (ids that do not exist are left out).
+    pub(crate) async fn read_span(conn: &mut Conn, span: Span<'_>) -> Result<Orders> {
+        let orders = Rows::read(
+            conn,
+            "sales_order",
+            format!(
+                "SELECT * FROM sales_order WHERE {} ORDER BY entity_id",
+                span.sql("entity_id")
+            ),
+        )
+        .await?;
+        if orders.len() == 0 {
+            return Ok(Orders::default());
+        }
+        Orders::with_rows(conn, orders, span).await
+    }
+
+    /// `orders` with their items, addresses, payments and histories, read by `span`.
+    async fn with_rows(conn: &mut Conn, orders: Rows, span: Span<'_>) -> Result<Orders> {
+        let range = |parent: &str| span.sql(parent);
         let items = Rows::read(
             conn,
             "sales_order_item",

@@ -394,6 +394,112 @@ pub async fn count(conn: &mut Conn, meta: &Meta, kind: Kind) -> Result<u64> {
     Ok(n.unwrap_or(0))
 }
 
+/// The entity ids of a chunk, for the queries that read what goes with them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Span<'a> {
+    /// Every id from the first to the last (keyset pagination: the chunk is exactly these).
+    Range(u32, u32),
+    /// These ids.
+    Ids(&'a [u32]),
+}
+
+impl Span<'_> {
+    /// The condition on `column`.
+    pub(crate) fn sql(&self, column: &str) -> String {
+        match self {
+            Span::Range(lo, hi) => format!("{column} BETWEEN {lo} AND {hi}"),
+            Span::Ids(ids) => {
+                let list: Vec<String> = ids.iter().map(u32::to_string).collect();
+                format!("{column} IN ({})", list.join(","))
+            }
+        }
+    }
+}
+
+/// The entities of `kind` with ids `ids` (any order; those that do not exist are left out),
+/// with everything their documents need: what [`read_chunk`] reads for a chunk, for a set of
+/// entities picked one by one (cdc-sync's changed entities).
+pub async fn read_ids(
+    conn: &mut Conn,
+    meta: &Meta,
+    kind: Kind,
+    ids: &[u32],
+    stores: &[u16],
+) -> Result<Chunk> {
+    if ids.is_empty() {
+        return Ok(Chunk::default());
+    }
+    let span = Span::Ids(ids);
+    if kind == Kind::Order {
+        let orders = crate::order::Orders::read_span(conn, span).await?;
+        return Ok(order_chunk(orders));
+    }
+    let t = meta.entity_type(kind.type_code());
+    let rows = entity_rows(conn, t, meta, &span.sql("entity_id"), None).await?;
+    if rows.is_empty() {
+        return Ok(Chunk::default());
+    }
+    let (entities, value_rows) = entities_with_values(conn, t, rows, false, stores).await?;
+    let mut chunk = Chunk {
+        entities,
+        value_rows,
+        ..Chunk::default()
+    };
+    if kind == Kind::Product {
+        product_links(conn, span, &mut chunk).await?;
+    }
+    rest(conn, meta, kind, span, stores, chunk).await
+}
+
+fn order_chunk(orders: crate::order::Orders) -> Chunk {
+    let entities = orders
+        .ids()
+        .into_iter()
+        .map(|id| Entity {
+            id,
+            cols: Vec::new(),
+            values: Vec::new(),
+        })
+        .collect();
+    Chunk {
+        entities,
+        value_rows: orders.rows(),
+        orders,
+        ..Chunk::default()
+    }
+}
+
+/// Products' website and category links.
+async fn product_links(conn: &mut Conn, span: Span<'_>, chunk: &mut Chunk) -> Result<()> {
+    let sql = format!(
+        "SELECT product_id, website_id FROM catalog_product_website WHERE {} ORDER BY product_id, website_id",
+        span.sql("product_id")
+    );
+    let rows: Vec<(u32, u32)> = conn
+        .query(sql)
+        .await
+        .map_err(mysql("catalog_product_website"))?;
+    for (p, w) in rows {
+        chunk.websites.entry(p).or_default().push(w);
+    }
+    let sql = format!(
+        "SELECT product_id, category_id, position FROM catalog_category_product WHERE {} ORDER BY product_id, category_id",
+        span.sql("product_id")
+    );
+    let rows: Vec<(u32, u32, Option<String>)> = conn
+        .query(sql)
+        .await
+        .map_err(mysql("catalog_category_product"))?;
+    for (p, c, pos) in rows {
+        chunk
+            .categories
+            .entry(p)
+            .or_default()
+            .push((c, pos.unwrap_or_else(|| "0".into())));
+    }
+    Ok(())
+}
+
 /// Reads the next chunk of `kind` after `after`: up to `size` entities. Their value rows come
 /// from `spill` when given (the kind's value tables read ahead), else from one query per value
 /// table.
@@ -408,21 +514,7 @@ pub async fn read_chunk(
 ) -> Result<Chunk> {
     if kind == Kind::Order {
         let orders = crate::order::Orders::read(conn, after, size).await?;
-        let entities = orders
-            .ids()
-            .into_iter()
-            .map(|id| Entity {
-                id,
-                cols: Vec::new(),
-                values: Vec::new(),
-            })
-            .collect();
-        return Ok(Chunk {
-            entities,
-            value_rows: orders.rows(),
-            orders,
-            ..Chunk::default()
-        });
+        return Ok(order_chunk(orders));
     }
     let t = meta.entity_type(kind.type_code());
     let rows = entity_rows(conn, t, meta, &format!("entity_id > {after}"), Some(size)).await?;
@@ -442,36 +534,10 @@ pub async fn read_chunk(
         value_rows,
         ..Chunk::default()
     };
-    match kind {
-        Kind::Product => {
-            let sql = format!(
-                "SELECT product_id, website_id FROM catalog_product_website WHERE product_id BETWEEN {lo} AND {hi} ORDER BY product_id, website_id"
-            );
-            let rows: Vec<(u32, u32)> = conn
-                .query(sql)
-                .await
-                .map_err(mysql("catalog_product_website"))?;
-            for (p, w) in rows {
-                chunk.websites.entry(p).or_default().push(w);
-            }
-            let sql = format!(
-                "SELECT product_id, category_id, position FROM catalog_category_product WHERE product_id BETWEEN {lo} AND {hi} ORDER BY product_id, category_id"
-            );
-            let rows: Vec<(u32, u32, Option<String>)> = conn
-                .query(sql)
-                .await
-                .map_err(mysql("catalog_category_product"))?;
-            for (p, c, pos) in rows {
-                chunk
-                    .categories
-                    .entry(p)
-                    .or_default()
-                    .push((c, pos.unwrap_or_else(|| "0".into())));
-            }
-        }
-        Kind::Category | Kind::Customer | Kind::Order => {}
+    if kind == Kind::Product {
+        product_links(conn, Span::Range(lo, hi), &mut chunk).await?;
     }
-    rest(conn, meta, kind, (lo, hi), stores, chunk).await
+    rest(conn, meta, kind, Span::Range(lo, hi), stores, chunk).await
 }
 
 /// A chunk of entities `lo..=hi` whose value rows (and product links) come from the spill.
@@ -502,7 +568,7 @@ async fn from_spill(
             values: taken.values,
         });
     }
-    rest(conn, meta, kind, (lo, hi), stores, chunk).await
+    rest(conn, meta, kind, Span::Range(lo, hi), stores, chunk).await
 }
 
 /// What categories (children) and customers (addresses) read besides their own rows, for
@@ -511,7 +577,7 @@ async fn rest(
     conn: &mut Conn,
     meta: &Meta,
     kind: Kind,
-    (lo, hi): (u32, u32),
+    span: Span<'_>,
     stores: &[u16],
     mut chunk: Chunk,
 ) -> Result<Chunk> {
@@ -520,8 +586,9 @@ async fn rest(
         Kind::Product | Kind::Order => {}
         Kind::Category => {
             let sql = format!(
-                "SELECT parent_id, entity_id FROM {} WHERE parent_id BETWEEN {lo} AND {hi}{} ORDER BY parent_id, position, entity_id",
+                "SELECT parent_id, entity_id FROM {} WHERE {}{} ORDER BY parent_id, position, entity_id",
                 quote_ident(&t.table),
+                span.sql("parent_id"),
                 live(t, meta, "")
             );
             let rows: Vec<(u32, u32)> = conn.query(sql).await.map_err(mysql(t.table.clone()))?;
@@ -531,14 +598,7 @@ async fn rest(
         }
         Kind::Customer => {
             let at = meta.entity_type("customer_address");
-            let rows = entity_rows(
-                conn,
-                at,
-                meta,
-                &format!("parent_id BETWEEN {lo} AND {hi}"),
-                None,
-            )
-            .await?;
+            let rows = entity_rows(conn, at, meta, &span.sql("parent_id"), None).await?;
             let (addresses, n) = entities_with_values(conn, at, rows, false, stores).await?;
             chunk.value_rows += n;
             let parent = col("customer_address", "parent_id");
