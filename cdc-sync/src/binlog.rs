@@ -40,6 +40,12 @@ pub struct Position {
 pub enum Event {
     /// A row change of the transaction being read.
     Change(Change),
+    /// The server has nothing more to send for now (a heartbeat while the binlog is idle):
+    /// every transaction before `next` has been read.
+    Idle {
+        /// Where the binlog ends now.
+        next: Position,
+    },
     /// The transaction's end: every change before it is committed; reading again from `next`
     /// continues after it.
     Commit {
@@ -179,6 +185,11 @@ impl BinlogSource {
         conn.query_drop("SET @mariadb_slave_capability = 4")
             .await
             .map_err(mysql("replica capability"))?;
+        // A heartbeat every second while the binlog is idle, carrying its end: an idle source
+        // still moves the checkpoint (and shows the connection alive).
+        conn.query_drop("SET @master_heartbeat_period = 1000000000")
+            .await
+            .map_err(mysql("heartbeat period"))?;
         let request = BinlogStreamRequest::new(server_id)
             .with_filename(from.file.as_bytes())
             .with_pos(from.pos);
@@ -262,6 +273,14 @@ impl BinlogSource {
                 }
                 Some(EventData::XidEvent(_)) => {
                     self.commit(end, ts_ms);
+                }
+                Some(EventData::HeartbeatEvent) if end > 0 && self.gtid.is_none() => {
+                    self.ready.push_back(Event::Idle {
+                        next: Position {
+                            file: self.file.clone(),
+                            pos: end,
+                        },
+                    });
                 }
                 Some(EventData::QueryEvent(q)) => {
                     // COMMIT as a query (non-transactional tables), or a standalone statement

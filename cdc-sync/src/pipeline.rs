@@ -226,6 +226,8 @@ pub async fn run(
     let mut reading: BTreeSet<Touch> = BTreeSet::new();
     let mut batch = Batch::default();
     let mut stopping = false;
+    // The end of the binlog last recorded while idle (recorded once, not every heartbeat).
+    let mut idle_at: Option<Position> = None;
     while !stopping {
         let wait = match batch.first_commit {
             Some(t) => options.max_wait.saturating_sub(t.elapsed()),
@@ -247,6 +249,19 @@ pub async fn run(
                             reading.extend(touched(&c, staged));
                         }
                         continue;
+                    }
+                    Event::Idle { next } => {
+                        // Nothing more for now: record how far the binlog has been read, once.
+                        if batch.checkpoint.is_none() && reading.is_empty() && idle_at.as_ref() != Some(&next) {
+                            idle_at = Some(next.clone());
+                            batch.checkpoint = Some(Checkpoint {
+                                file: next.file,
+                                offset: next.pos,
+                                gtid: None,
+                            });
+                        } else {
+                            continue;
+                        }
                     }
                     Event::Commit { next, gtid, ts_ms } => {
                         batch.transactions += 1;

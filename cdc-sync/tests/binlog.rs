@@ -69,6 +69,7 @@ async fn read(source: &mut BinlogSource, db: &str, n: usize) -> (Vec<Change>, Ve
                 changes.push(c);
             }
             Event::Change(_) => ours = false,
+            Event::Idle { .. } => {}
             commit @ Event::Commit { .. } => {
                 if ours {
                     commits.push(commit);

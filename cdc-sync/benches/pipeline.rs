@@ -1,0 +1,290 @@
+//! cdc-sync's speed with the built-in binlog source, on a generated store (`BENCH_PROFILE`,
+//! default `medium`: 40,000 products in 3 store views and the admin store) back-filled into the
+//! catalog service:
+//!
+//! 1. **throughput**: one transaction rewrites the name and the price of `BENCH_PRODUCTS`
+//!    products (default 20,000: 40,000 row events); timed from its commit until the catalog's
+//!    checkpoint has passed it, three rounds. Reference, same run: `mariadb-binlog` reading the
+//!    same binlog range from the server to /dev/null (reading the events and nothing else).
+//! 2. **lag**: a steady `BENCH_RATE` row events/s (default 2,000) for `BENCH_SECONDS` (default
+//!    20): every 50 ms a transaction renaming products; each transaction's lag is from its commit
+//!    until the checkpoint has passed it (polled every 2 ms), reported as p50, p99 and max.
+//!
+//! ```sh
+//! cargo bench -p ficus-cdc-sync --bench pipeline
+//! ```
+
+use std::time::{Duration, Instant};
+
+use ficus_cdc_sync::pipeline::{self, Options, Targets};
+use ficus_eav_extract::{Kind, SinkSpec};
+use ficus_id_map::magento::MagentoDsn;
+use ficus_magento_fixture::testing::*;
+use ficus_services::catalog::Catalog;
+use mysql_async::prelude::Queryable;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn master(conn: &mut mysql_async::Conn) -> (String, u64) {
+    let row: mysql_async::Row = conn
+        .query_first("SHOW MASTER STATUS")
+        .await
+        .expect("status")
+        .expect("binlog on");
+    (row.get(0).expect("file"), row.get(1).expect("pos"))
+}
+
+fn position(p: &(String, u64)) -> ficus_services::Position {
+    ficus_services::Position::from_binlog(&p.0, p.1).expect("position")
+}
+
+async fn reached(targets: &Targets) -> Option<ficus_services::Position> {
+    pipeline::resume_point(targets, "binlog")
+        .await
+        .expect("checkpoint")
+        .and_then(|c| c.position())
+}
+
+async fn wait_for(targets: &Targets, until: ficus_services::Position) {
+    while reached(targets).await.is_none_or(|r| r < until) {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let profile = std::env::var("BENCH_PROFILE").unwrap_or_else(|_| "medium".into());
+    let products = env("BENCH_PRODUCTS", 20_000);
+    let rate = env("BENCH_RATE", 2_000);
+    let seconds = env("BENCH_SECONDS", 20);
+    let t = Instant::now();
+    let magento = magento_store("benchcdc", &profile, 42, ficus_magento_fixture::Edition::Ce).await;
+    eprintln!(
+        "store {profile} generated in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let target = pg_database("benchcdc").await;
+    let catalog = Catalog::connect(&target).await.expect("catalog");
+    catalog.migrate().await.expect("migrate");
+    let out = std::env::temp_dir().join(format!("ficus-benchcdc-{}.jsonl", std::process::id()));
+    let options = ficus_eav_extract::Options {
+        admin: true,
+        kinds: vec![Kind::Product, Kind::Category],
+        ..ficus_eav_extract::Options::new(
+            MagentoDsn::parse(&magento).expect("dsn"),
+            SinkSpec::Jsonl(out.clone()),
+        )
+    };
+    let summary = ficus_eav_extract::extract(&options, |_| {}, std::future::pending())
+        .await
+        .expect("extract");
+    let snap = summary.position.expect("binlog on");
+    let at = ficus_services::Position::from_binlog(&snap.file, snap.position).expect("position");
+    let text = std::fs::read_to_string(&out).expect("documents");
+    let (mut products_docs, mut categories) = (Vec::new(), Vec::new());
+    for line in text.lines() {
+        match ficus_services::load::Kind::of(line) {
+            Some(ficus_services::load::Kind::Product) => products_docs.push(line.to_string()),
+            _ => categories.push(line.to_string()),
+        }
+    }
+    for piece in products_docs.chunks(256) {
+        catalog.upsert_products(piece, at).await.expect("back-fill");
+    }
+    for c in &categories {
+        catalog.upsert_category(c, at).await.expect("back-fill");
+    }
+    catalog.vacuum().await.expect("vacuum");
+    eprintln!(
+        "back-filled {} documents in {:.1} s",
+        text.lines().count(),
+        t.elapsed().as_secs_f64()
+    );
+
+    let targets = Targets {
+        catalog: Some(catalog),
+        ..Targets::default()
+    };
+    let options = Options {
+        source: MagentoDsn::parse(&magento).expect("dsn"),
+        server_id: 60_000 + std::process::id() % 5_000,
+        name: "binlog".into(),
+        start: Some(ficus_cdc_sync::binlog::Position {
+            file: snap.file.clone(),
+            pos: snap.position,
+        }),
+        namespace: ficus_id_map::DEFAULT_NAMESPACE,
+        admin: true,
+        batch_entities: 500,
+        max_wait: Duration::from_millis(50),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run_targets = targets.clone();
+    let running = tokio::spawn(async move {
+        pipeline::run(&options, &run_targets, |_| {}, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+
+    let pool = mysql_async::Pool::new(magento.as_str());
+    let mut conn = pool.get_conn().await.expect("magento");
+    let attribute = |code: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let mut c = pool.get_conn().await.expect("conn");
+            let id: u32 = c
+                .exec_first(
+                    "SELECT a.attribute_id FROM eav_attribute a JOIN eav_entity_type t USING (entity_type_id)
+                     WHERE t.entity_type_code = 'catalog_product' AND a.attribute_code = ?",
+                    (code,),
+                )
+                .await
+                .expect("attribute")
+                .expect("exists");
+            id
+        }
+    };
+    let (name, price) = (attribute("name").await, attribute("price").await);
+    wait_for(&targets, position(&master(&mut conn).await)).await;
+
+    println!(
+        "cdc-sync, binlog source, profile {profile}, {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "throughput: one transaction of {} row events ({products} products × name and price)",
+        2 * products
+    );
+    for round in 1..=3 {
+        let before = master(&mut conn).await;
+        conn.query_drop("START TRANSACTION").await.expect("begin");
+        conn.exec_drop(
+            "UPDATE catalog_product_entity_varchar SET value = CONCAT(?, entity_id)
+             WHERE attribute_id = ? AND store_id = 0 AND entity_id <= ?",
+            (format!("Round {round} "), name, products),
+        )
+        .await
+        .expect("names");
+        conn.exec_drop(
+            "UPDATE catalog_product_entity_decimal SET value = value + 1
+             WHERE attribute_id = ? AND store_id = 0 AND entity_id <= ?",
+            (price, products),
+        )
+        .await
+        .expect("prices");
+        conn.query_drop("COMMIT").await.expect("commit");
+        let committed = Instant::now();
+        let after = master(&mut conn).await;
+        wait_for(&targets, position(&after)).await;
+        let applied = committed.elapsed().as_secs_f64();
+        // Reference: the same events read from the server by mariadb-binlog, to /dev/null.
+        let url = mysql_async::Opts::from_url(&magento).expect("opts");
+        let started = Instant::now();
+        let status = std::process::Command::new("mariadb-binlog")
+            .args([
+                "--read-from-remote-server",
+                &format!("--host={}", url.ip_or_hostname()),
+                &format!("--port={}", url.tcp_port()),
+                &format!("--user={}", url.user().unwrap_or("root")),
+                &format!("--password={}", url.pass().unwrap_or("")),
+                &format!("--start-position={}", before.1),
+                &format!("--stop-position={}", after.1),
+                "--base64-output=decode-rows",
+                "--verbose",
+                &before.0,
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("mariadb-binlog");
+        let reference = started.elapsed().as_secs_f64();
+        let events = 2.0 * products as f64;
+        println!(
+            "  round {round}: applied in {applied:.2} s = {:.0} row events/s ({:.0} products/s); mariadb-binlog -v read them in {reference:.2} s ({}); ratio {:.2}",
+            events / applied,
+            products as f64 / applied,
+            if status.success() { "ok" } else { "failed" },
+            applied / reference
+        );
+    }
+
+    println!("lag: {rate} row events/s for {seconds} s, a transaction every 50 ms");
+    let per_tx = (rate / 20).max(1);
+    let (tx, mut rx) =
+        tokio::sync::mpsc::unbounded_channel::<(ficus_services::Position, Instant)>();
+    let poll_targets = targets.clone();
+    let poller = tokio::spawn(async move {
+        let mut lags = Vec::new();
+        let mut pending: std::collections::VecDeque<(ficus_services::Position, Instant)> =
+            Default::default();
+        let mut open = true;
+        loop {
+            while let Ok(p) = rx.try_recv() {
+                pending.push_back(p);
+            }
+            if !open && pending.is_empty() {
+                return lags;
+            }
+            let now = reached(&poll_targets).await;
+            let seen = Instant::now();
+            while let Some((pos, at)) = pending.front() {
+                if now.is_some_and(|r| r >= *pos) {
+                    lags.push(seen.duration_since(*at).as_secs_f64());
+                    pending.pop_front();
+                } else {
+                    break;
+                }
+            }
+            if rx.is_closed() && open {
+                open = false;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    });
+    let start = Instant::now();
+    let mut n = 0u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    while start.elapsed() < Duration::from_secs(seconds) {
+        tick.tick().await;
+        let first = 1 + (n * per_tx) % products;
+        conn.exec_drop(
+            "UPDATE catalog_product_entity_varchar SET value = CONCAT('Steady ', ?, ' ', entity_id)
+             WHERE attribute_id = ? AND store_id = 0 AND entity_id BETWEEN ? AND ?",
+            (n, name, first, first + per_tx - 1),
+        )
+        .await
+        .expect("steady");
+        let committed = Instant::now();
+        let after = master(&mut conn).await;
+        tx.send((position(&after), committed)).expect("poller");
+        n += 1;
+    }
+    drop(tx);
+    let mut lags = poller.await.expect("poller");
+    lags.sort_by(|a, b| a.total_cmp(b));
+    let q = |f: f64| lags[((lags.len() as f64 * f) as usize).min(lags.len() - 1)] * 1000.0;
+    println!(
+        "  {n} transactions ({:.0} row events/s): lag p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        (n * per_tx) as f64 / start.elapsed().as_secs_f64(),
+        q(0.5),
+        q(0.99),
+        q(1.0)
+    );
+
+    stop.send(()).expect("stop");
+    running.await.expect("task").expect("pipeline");
+    drop(conn);
+    pool.disconnect().await.expect("disconnect");
+    drop(targets);
+    drop_pg(&target).await;
+    drop_magento(&magento).await;
+    for suffix in ["", ".manifest.json", ".checkpoint.json"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", out.display()));
+    }
+}
