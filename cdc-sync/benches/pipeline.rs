@@ -265,13 +265,14 @@ async fn main() {
         tx.send((position(&after), committed)).expect("poller");
         n += 1;
     }
+    let writing = start.elapsed().as_secs_f64();
     drop(tx);
     let mut lags = poller.await.expect("poller");
     lags.sort_by(|a, b| a.total_cmp(b));
     let q = |f: f64| lags[((lags.len() as f64 * f) as usize).min(lags.len() - 1)] * 1000.0;
     println!(
         "  {n} transactions ({:.0} row events/s): lag p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
-        (n * per_tx) as f64 / start.elapsed().as_secs_f64(),
+        (n * per_tx) as f64 / writing,
         q(0.5),
         q(0.99),
         q(1.0)

@@ -420,6 +420,26 @@ impl<'a> Writer<'a> {
                         None
                     }
                 };
+                // Products of a piece go in one statement set (as a back-fill loads them).
+                if let (Some(by_id), Kind::Product, Some(c)) =
+                    (&read, kind, batches.catalog.as_mut())
+                {
+                    let docs: Vec<String> = piece
+                        .iter()
+                        .flat_map(|id| by_id.get(id).into_iter().flatten().cloned())
+                        .collect();
+                    match c.upsert_products(&docs, at).await {
+                        Ok(_) => {
+                            for &id in piece.iter().filter(|id| !by_id.contains_key(id)) {
+                                c.delete_product(self.uuid(kind, id), id as u64, at).await?;
+                            }
+                            continue;
+                        }
+                        // A document refused: entity by entity below, to find it.
+                        Err((Some(_), _)) => {}
+                        Err((None, e)) => return Err(e.into()),
+                    }
+                }
                 for &id in piece {
                     let entity = entity_of(kind, id);
                     let result = match &read {

@@ -63,7 +63,10 @@ async fn changes_reach_the_services_as_a_fresh_backfill_would_have_them() {
     let mut conn = pool.get_conn().await.expect("magento");
     // Nothing written yet: the idle binlog's heartbeats move the checkpoints to its end.
     let idle = master(&mut conn).await;
-    caught_up(&synced.targets, &idle, async || still_running(&mut running).await).await;
+    caught_up(&synced.targets, &idle, async || {
+        still_running(&mut running).await
+    })
+    .await;
     let name = attribute(&mut conn, "catalog_product", "name").await;
     let price = attribute(&mut conn, "catalog_product", "price").await;
     let cat_name = attribute(&mut conn, "catalog_category", "name").await;

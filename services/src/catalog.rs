@@ -3,7 +3,6 @@
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use sqlx::Connection;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPool;
 use uuid::Uuid;
@@ -59,6 +58,9 @@ struct ProductFields<'a> {
     #[serde(default)]
     custom_attributes: Vec<CustomAttribute>,
 }
+
+/// A product document parsed: the fields kept in columns and the shape Magento answers.
+type Parsed<'a> = (ProductFields<'a>, String);
 
 #[derive(Debug, Default, Deserialize)]
 struct Links {
@@ -420,23 +422,34 @@ impl Catalog {
         documents: &[String],
         at: Position,
     ) -> Result<(u64, u64), (Option<usize>, Error)> {
+        let rows = Self::parse_products(documents)?;
+        let keep = Self::last_per_view(&rows);
+        let written = store::retrying(|| self.write_products(&rows, &keep, at))
+            .await
+            .map_err(|e| (None, e))?;
+        Ok((written, documents.len() as u64 - written))
+    }
+
+    /// Parses product documents, naming the index of the first that does not parse.
+    fn parse_products(documents: &[String]) -> Result<Vec<Parsed<'_>>, (Option<usize>, Error)> {
         let mut rows = Vec::with_capacity(documents.len());
         for (i, d) in documents.iter().enumerate() {
             let parsed: (ProductFields<'_>, String) =
                 parse("product", d).map_err(|e| (Some(i), e))?;
             rows.push(parsed);
         }
-        // One row per product and store view: the last document wins, as applied in order.
+        Ok(rows)
+    }
+
+    /// One row per product and store view: the last document wins, as applied in order.
+    fn last_per_view(rows: &[Parsed<'_>]) -> Vec<usize> {
         let mut last: std::collections::HashMap<(Uuid, &str), usize> = Default::default();
         for (i, (f, _)) in rows.iter().enumerate() {
             last.insert((f.uuid, f.store_code), i);
         }
         let mut keep: Vec<usize> = last.into_values().collect();
         keep.sort_unstable();
-        let written = store::retrying(|| self.write_products(&rows, &keep, at))
-            .await
-            .map_err(|e| (None, e))?;
-        Ok((written, documents.len() as u64 - written))
+        keep
     }
 
     async fn write_products(
@@ -445,8 +458,19 @@ impl Catalog {
         keep: &[usize],
         at: Position,
     ) -> Result<u64, Error> {
-        let mut conn = self.pool.acquire().await.map_err(db(SERVICE, "connect"))?;
-        let mut tx = conn.begin().await.map_err(db(SERVICE, "begin"))?;
+        let mut tx = self.pool.begin().await.map_err(db(SERVICE, "begin"))?;
+        let written = self.write_products_in(&mut tx, rows, keep, at).await?;
+        tx.commit().await.map_err(db(SERVICE, "commit"))?;
+        Ok(written)
+    }
+
+    async fn write_products_in(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        rows: &[(ProductFields<'_>, String)],
+        keep: &[usize],
+        at: Position,
+    ) -> Result<u64, Error> {
         let mut stores: Vec<&str> = rows.iter().map(|(f, _)| f.store_code).collect();
         stores.sort_unstable();
         stores.dedup();
@@ -465,7 +489,7 @@ impl Catalog {
         codes.dedup();
         store::record_codes(
             SERVICE,
-            &mut tx,
+            &mut *tx,
             "catalog.attribute",
             "catalog_product",
             codes,
@@ -590,7 +614,6 @@ impl Catalog {
         .await
         .map_err(db(SERVICE, "write products"))?
         .rows_affected();
-        tx.commit().await.map_err(db(SERVICE, "commit"))?;
         Ok(written)
     }
 
@@ -937,6 +960,23 @@ impl Batch<'_, Catalog> {
         self.service
             .upsert_product_in(&mut self.tx, document, at)
             .await
+    }
+
+    /// [`Catalog::upsert_products`], in the batch: (written, stale), or the index of the
+    /// document at fault.
+    pub async fn upsert_products(
+        &mut self,
+        documents: &[String],
+        at: Position,
+    ) -> Result<(u64, u64), (Option<usize>, Error)> {
+        let rows = Catalog::parse_products(documents)?;
+        let keep = Catalog::last_per_view(&rows);
+        let written = self
+            .service
+            .write_products_in(&mut self.tx, &rows, &keep, at)
+            .await
+            .map_err(|e| (None, e))?;
+        Ok((written, documents.len() as u64 - written))
     }
 
     /// [`Catalog::delete_product`], in the batch.
