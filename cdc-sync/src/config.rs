@@ -40,6 +40,8 @@ pub struct Config {
     /// Batching.
     #[serde(default)]
     pub batch: BatchConfig,
+    /// Read Debezium's events from Kafka instead of the binlog.
+    pub kafka: Option<KafkaConfig>,
     /// Address of `/healthz` and `/metrics` (default `127.0.0.1:9184`).
     pub listen: Option<String>,
     /// The name the checkpoints are kept under in the services' databases (default `binlog`).
@@ -75,6 +77,22 @@ pub struct TargetsConfig {
     pub customer: Option<String>,
     /// The order service's database.
     pub order: Option<String>,
+}
+
+/// `[kafka]`: Debezium's MySQL/MariaDB connector's topics.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// `bootstrap.servers`.
+    pub brokers: String,
+    /// The consumer group (default `ficus-cdc-sync`).
+    pub group: Option<String>,
+    /// The connector's `topic.prefix`: topics `<prefix>.<db>.<table>` are read.
+    pub prefix: String,
+    /// The JSON converter's `schemas.enable` (default true, Kafka Connect's default).
+    pub schemas: Option<bool>,
+    /// `decimal.handling.mode = "string"` (default false: Debezium's `precise`).
+    pub decimal_strings: Option<bool>,
 }
 
 /// `[batch]`.
@@ -139,6 +157,8 @@ pub struct Settings {
     pub namespace: ficus_id_map::Namespace,
     /// Admin-store documents too.
     pub admin: bool,
+    /// The Kafka source, when configured.
+    pub kafka: Option<crate::kafka::KafkaOptions>,
 }
 
 impl Config {
@@ -192,6 +212,7 @@ impl Config {
         })?;
         let magento = ficus_id_map::magento::MagentoDsn::parse(&magento)
             .map_err(|e| invalid(format!("[source] magento: {e}")))?;
+        let magento_db = magento.database().to_string();
         let start = match (&self.source.start, &self.source.manifest) {
             (Some(_), Some(_)) => {
                 return Err(invalid(
@@ -237,8 +258,33 @@ impl Config {
             name: self.name.unwrap_or_else(|| "binlog".into()),
             namespace,
             admin: self.admin.unwrap_or(true),
+            kafka: self.kafka.map(|k| {
+                let db = magento_db.clone();
+                crate::kafka::KafkaOptions {
+                    brokers: k.brokers,
+                    group: k.group.unwrap_or_else(|| "ficus-cdc-sync".into()),
+                    topics: format!("^{}\\.{}\\..*", regex_escape(&k.prefix), regex_escape(&db)),
+                    dead_letter_topic: format!("{}.dlq", k.prefix),
+                    format: crate::debezium::Format {
+                        schemas: k.schemas.unwrap_or(true),
+                        decimal_strings: k.decimal_strings.unwrap_or(false),
+                    },
+                }
+            }),
         })
     }
+}
+
+/// `s` with the regular expression metacharacters escaped.
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `mariadb-bin.000003:1234`.
@@ -324,6 +370,22 @@ mod tests {
             err("[source]\nmagento = \"mysql://h/m\"\nwat = 1\n").contains("unknown field `wat`")
         );
         assert!(err("[batch]\nentities = \"many\"\n").contains("invalid type"));
+    }
+
+    #[test]
+    fn a_kafka_section_names_the_topics_of_the_magento_database() {
+        let s = config(
+            "[source]\nmagento = \"mysql://u:p@h/magento\"\n[targets]\norder = \"postgres://x\"\n[kafka]\nbrokers = \"k:9092\"\nprefix = \"m2\"\nschemas = false\n",
+        )
+        .expect("valid");
+        let k = s.kafka.expect("kafka");
+        assert_eq!(k.topics, "^m2\\.magento\\..*");
+        assert_eq!(
+            (k.dead_letter_topic.as_str(), k.group.as_str()),
+            ("m2.dlq", "ficus-cdc-sync")
+        );
+        assert!(!k.format.schemas);
+        assert!(config("[source]\nmagento = \"mysql://h/m\"\n[targets]\norder = \"x\"\n[kafka]\nprefix = \"m2\"\n").is_err(), "brokers required");
     }
 
     #[test]

@@ -147,6 +147,23 @@ pub async fn targets(s: &Settings) -> Result<Targets, ficus_services::Error> {
     Ok(t)
 }
 
+/// Where the changes come from.
+#[derive(Debug, Clone)]
+pub enum SourceKind {
+    /// The binlog, read as a replica.
+    Binlog,
+    /// Debezium's events on Kafka.
+    Kafka(crate::kafka::KafkaOptions),
+}
+
+/// The source the settings name.
+pub fn source(s: &Settings) -> SourceKind {
+    match &s.kafka {
+        Some(k) => SourceKind::Kafka(k.clone()),
+        None => SourceKind::Binlog,
+    }
+}
+
 /// The pipeline's options from the settings.
 pub fn options(s: &Settings) -> Options {
     Options {
@@ -165,6 +182,7 @@ pub fn options(s: &Settings) -> Options {
 /// or restarting) with a growing pause (0.2 s up to 5 s); returns the first lasting one.
 pub async fn supervise(
     options: &Options,
+    source: &SourceKind,
     targets: &Targets,
     metrics: &Metrics,
     shutdown: impl Future<Output = ()>,
@@ -178,7 +196,16 @@ pub async fn supervise(
             let stopped = async move {
                 let _ = rx.wait_for(|s| *s).await;
             };
-            match pipeline::run(options, targets, |a| metrics.record(a), stopped).await {
+            let run = match source {
+                SourceKind::Binlog => {
+                    pipeline::run(options, targets, |a| metrics.record(a), stopped).await
+                }
+                SourceKind::Kafka(k) => {
+                    pipeline::run_kafka(options, k.clone(), targets, |a| metrics.record(a), stopped)
+                        .await
+                }
+            };
+            match run {
                 Ok(()) => return Ok(()),
                 // At start-up a database that cannot be reached is more likely a wrong address
                 // than an outage: give up after a few tries, until the pipeline has worked.

@@ -25,6 +25,7 @@ pub mod change;
 pub mod config;
 pub mod daemon;
 pub mod debezium;
+pub mod kafka;
 pub mod pipeline;
 pub mod transform;
 pub mod value;

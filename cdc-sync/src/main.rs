@@ -115,7 +115,14 @@ async fn run(s: Settings) -> anyhow::Result<()> {
         s.magento.masked(),
         s.server_id
     );
-    daemon::supervise(&daemon::options(&s), &targets, &metrics, shutdown).await?;
+    daemon::supervise(
+        &daemon::options(&s),
+        &daemon::source(&s),
+        &targets,
+        &metrics,
+        shutdown,
+    )
+    .await?;
     eprintln!("cdc-sync: stopped");
     Ok(())
 }

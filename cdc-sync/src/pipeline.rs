@@ -25,6 +25,7 @@ use ficus_services::{Batch as ServiceBatch, Checkpoint, DeadLetter, Position as 
 
 use crate::binlog::{BinlogSource, Event, Position, SourceError};
 use crate::catalog::Catalog as Columns;
+use crate::kafka::{KafkaOptions, KafkaSource, KafkaSourceError};
 use crate::transform::{Entity, Touch, touched};
 
 /// The services cdc-sync writes to; a service left out is not kept in sync.
@@ -84,6 +85,9 @@ pub enum PipelineError {
     /// id-map.
     #[error(transparent)]
     IdMap(#[from] ficus_id_map::Error),
+    /// The Kafka source.
+    #[error(transparent)]
+    Kafka(#[from] KafkaSourceError),
     /// Reading the table catalog.
     #[error("reading information_schema: {0}")]
     Catalog(mysql_async::Error),
@@ -119,6 +123,8 @@ impl PipelineError {
                 ficus_id_map::Error::MysqlConnect { source, .. },
             )) => mysql_transient(source),
             PipelineError::Service(ficus_services::Error::Db { cause, .. }) => pg_transient(cause),
+            // A broker down or a group rebalancing.
+            PipelineError::Kafka(_) => true,
             _ => false,
         }
     }
@@ -763,4 +769,72 @@ pub async fn replay(
         }
     }
     Ok(results)
+}
+
+/// Runs the pipeline with Debezium's events on Kafka as the source until `shutdown` completes
+/// (then applies what it has read and returns): each batch of records is turned into touched
+/// entities, read again from Magento in a snapshot that has passed every change of the batch,
+/// written with the checkpoint, and only then are the records' offsets committed.
+pub async fn run_kafka(
+    options: &Options,
+    kafka: KafkaOptions,
+    targets: &Targets,
+    mut progress: impl FnMut(&Applied),
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), PipelineError> {
+    let lookup = Lookup::open(options.source.clone(), options.namespace).await?;
+    let db = options.source.database().to_string();
+    let columns = {
+        let mut conn = options.source.connect().await.map_err(SourceError::from)?;
+        let c = Columns::load(&mut conn, &db)
+            .await
+            .map_err(PipelineError::Catalog)?;
+        drop(conn);
+        c
+    };
+    let mut source = KafkaSource::open(kafka, columns)?;
+    let writer = Writer::new(&lookup, targets, options)?;
+    tokio::pin!(shutdown);
+    loop {
+        let read = tokio::select! {
+            biased;
+            () = &mut shutdown => return Ok(()),
+            read = source.batch(options.batch_entities, options.max_wait) => read?,
+        };
+        let mut batch = Batch {
+            transactions: 0,
+            ..Batch::default()
+        };
+        let staged = |t: &str| match t {
+            "catalog_product" => lookup.staged(Kind::Product),
+            _ => lookup.staged(Kind::Category),
+        };
+        let mut reached: Option<(u64, u64, String)> = None;
+        for c in &read.changes {
+            if c.source.db != db {
+                continue;
+            }
+            batch.changes += 1;
+            batch.touched.extend(touched(c, staged));
+            batch.source_ts_ms = batch.source_ts_ms.max(c.source.ts_ms);
+            if let Some(p) = At::from_binlog(&c.source.file, c.source.pos) {
+                // Past the event: a snapshot position beyond it is past its transaction's end.
+                let key = (p.file, p.offset + 1, c.source.file.clone());
+                if reached.as_ref().is_none_or(|r| (r.0, r.1) < (key.0, key.1)) {
+                    reached = Some(key);
+                }
+            }
+        }
+        if let Some((_, offset, file)) = reached {
+            batch.checkpoint = Some(Checkpoint {
+                file,
+                offset,
+                gtid: None,
+            });
+            let mut applied = writer.apply(batch).await?;
+            applied.dead_letters += read.dead_letters;
+            progress(&applied);
+        }
+        source.commit(&read)?;
+    }
 }

@@ -1,0 +1,211 @@
+//! The Debezium source: a Kafka consumer group (rdkafka) reading Debezium's MySQL/MariaDB
+//! change events from the table topics (`<prefix>.<db>.<table>`, matched by a regular
+//! expression), decoded exactly ([`crate::debezium`]). Offsets are committed only after the
+//! services have committed the batch the records went into, so a crash re-reads them and the
+//! write API's ordering makes the replay change nothing. A record that cannot be decoded goes
+//! to the dead-letter topic (`<prefix>.dlq`, the payload with its topic, partition, offset and
+//! error in headers) and the pipeline goes on.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use crate::catalog::Catalog;
+use crate::change::Change;
+use crate::debezium::{Format, Record};
+
+/// Where the Debezium events are.
+#[derive(Debug, Clone)]
+pub struct KafkaOptions {
+    /// `bootstrap.servers`.
+    pub brokers: String,
+    /// The consumer group.
+    pub group: String,
+    /// The table topics: a regular expression (`^m2\.magento\..*`).
+    pub topics: String,
+    /// Where undecodable records go.
+    pub dead_letter_topic: String,
+    /// The connector's JSON settings.
+    pub format: Format,
+}
+
+/// Why the Kafka source stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KafkaSourceError {
+    /// The client refused its settings, or the broker failed.
+    #[error("Kafka ({what}): {source}")]
+    Kafka {
+        /// What was being done.
+        what: &'static str,
+        /// rdkafka's error.
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+}
+
+fn kafka(what: &'static str) -> impl FnOnce(rdkafka::error::KafkaError) -> KafkaSourceError {
+    move |source| KafkaSourceError::Kafka { what, source }
+}
+
+/// Records read for one batch.
+#[derive(Debug, Default)]
+pub struct KafkaBatch {
+    /// The row changes decoded.
+    pub changes: Vec<Change>,
+    /// Records read (tombstones and dead letters included).
+    pub records: u64,
+    /// Records sent to the dead-letter topic.
+    pub dead_letters: u64,
+    offsets: Vec<(String, i32, i64)>,
+}
+
+/// The consumer.
+pub struct KafkaSource {
+    consumer: StreamConsumer,
+    producer: FutureProducer,
+    options: KafkaOptions,
+    catalog: Catalog,
+}
+
+impl std::fmt::Debug for KafkaSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSource")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KafkaSource {
+    /// Joins the consumer group and subscribes to the table topics; `catalog` types the columns
+    /// when the converter sends no schemas.
+    pub fn open(options: KafkaOptions, catalog: Catalog) -> Result<KafkaSource, KafkaSourceError> {
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &options.brokers)
+            .set("group.id", &options.group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "6000")
+            .set("topic.metadata.refresh.interval.ms", "1000")
+            .create()
+            .map_err(kafka("create the consumer"))?;
+        consumer
+            .subscribe(&[&options.topics])
+            .map_err(kafka("subscribe"))?;
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", &options.brokers)
+            .create()
+            .map_err(kafka("create the dead-letter producer"))?;
+        Ok(KafkaSource {
+            consumer,
+            producer,
+            options,
+            catalog,
+        })
+    }
+
+    /// Reads records until `max` changes, or `wait` after the first record.
+    pub async fn batch(
+        &mut self,
+        max: usize,
+        wait: Duration,
+    ) -> Result<KafkaBatch, KafkaSourceError> {
+        let mut batch = KafkaBatch::default();
+        let mut first: Option<Instant> = None;
+        loop {
+            let left = match first {
+                Some(t) => match wait.checked_sub(t.elapsed()) {
+                    Some(left) => left,
+                    None => return Ok(batch),
+                },
+                None => Duration::from_secs(1),
+            };
+            let message = match tokio::time::timeout(left, self.consumer.recv()).await {
+                Err(_) if first.is_some() => return Ok(batch),
+                Err(_) => continue,
+                Ok(m) => m.map_err(kafka("receive"))?,
+            };
+            first.get_or_insert_with(Instant::now);
+            batch.records += 1;
+            let (topic, partition, offset) = (
+                message.topic().to_string(),
+                message.partition(),
+                message.offset(),
+            );
+            match self.options.format.decode(message.payload(), &self.catalog) {
+                Ok(Record::Change(c)) => batch.changes.push(*c),
+                Ok(Record::Tombstone) => {}
+                Err(e) => {
+                    let headers = OwnedHeaders::new()
+                        .insert(Header {
+                            key: "ficus.error",
+                            value: Some(&e.to_string()),
+                        })
+                        .insert(Header {
+                            key: "ficus.topic",
+                            value: Some(&topic),
+                        })
+                        .insert(Header {
+                            key: "ficus.partition",
+                            value: Some(&partition.to_string()),
+                        })
+                        .insert(Header {
+                            key: "ficus.offset",
+                            value: Some(&offset.to_string()),
+                        });
+                    let mut record =
+                        FutureRecord::<[u8], [u8]>::to(&self.options.dead_letter_topic)
+                            .headers(headers);
+                    if let Some(p) = message.payload() {
+                        record = record.payload(p);
+                    }
+                    if let Some(k) = message.key() {
+                        record = record.key(k);
+                    }
+                    self.producer
+                        .send(record, Duration::from_secs(10))
+                        .await
+                        .map_err(|(e, _)| KafkaSourceError::Kafka {
+                            what: "send a dead letter",
+                            source: e,
+                        })?;
+                    eprintln!(
+                        "{}",
+                        serde_json::json!({"level": "warn", "event": "dead_letter", "topic": topic, "partition": partition, "offset": offset, "error": e.to_string()})
+                    );
+                    batch.dead_letters += 1;
+                }
+            }
+            batch.offsets.push((topic, partition, offset));
+            if batch.changes.len() >= max {
+                return Ok(batch);
+            }
+        }
+    }
+
+    /// Commits the batch's offsets (after the services have committed it).
+    pub fn commit(&self, batch: &KafkaBatch) -> Result<(), KafkaSourceError> {
+        let mut next: std::collections::HashMap<(&str, i32), i64> = Default::default();
+        for (topic, partition, offset) in &batch.offsets {
+            let e = next
+                .entry((topic.as_str(), *partition))
+                .or_insert(*offset + 1);
+            *e = (*e).max(*offset + 1);
+        }
+        if next.is_empty() {
+            return Ok(());
+        }
+        let mut list = TopicPartitionList::new();
+        for ((topic, partition), offset) in next {
+            list.add_partition_offset(topic, partition, Offset::Offset(offset))
+                .map_err(kafka("offsets"))?;
+        }
+        self.consumer
+            .commit(&list, CommitMode::Sync)
+            .map_err(kafka("commit offsets"))
+    }
+}

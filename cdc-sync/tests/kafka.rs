@@ -1,0 +1,329 @@
+//! The Debezium source end to end: a workload on the `small` store is read from the binlog the
+//! way Debezium's MariaDB connector emits it — JSON without schemas, `<prefix>.<db>.<table>`
+//! topics keyed by the primary key, a tombstone after each delete, decimals as base64, dates as
+//! days, DATETIME as epoch ms, TIMESTAMP as UTC strings — and produced into librdkafka's mock
+//! cluster (a real Kafka-protocol broker in process), with a malformed record among them.
+//! cdc-sync's Kafka consumer then brings the services to what a fresh back-fill holds, and the
+//! malformed record lands on the dead-letter topic, named.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use ficus_cdc_sync::binlog::{BinlogSource, Event};
+use ficus_cdc_sync::debezium::Format;
+use ficus_cdc_sync::kafka::KafkaOptions;
+use ficus_cdc_sync::pipeline::{self, Options};
+use ficus_cdc_sync::{Catalog, Change, ColumnType, Value};
+use ficus_id_map::magento::MagentoDsn;
+use ficus_magento_fixture::Edition;
+use ficus_magento_fixture::testing::*;
+use mysql_async::prelude::Queryable;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Java's `BigInteger.toByteArray`: minimal big-endian two's complement.
+fn twos_complement(v: i128) -> Vec<u8> {
+    let all = v.to_be_bytes();
+    let fill = if v < 0 { 0xff } else { 0 };
+    let mut start = 0;
+    while start < 15 && all[start] == fill && (all[start + 1] & 0x80 != 0) == (v < 0) {
+        start += 1;
+    }
+    all[start..].to_vec()
+}
+
+/// A value as Debezium's JSON converter writes it (schemas off, the connector's defaults).
+fn debezium_value(v: &Value, t: Option<&ColumnType>) -> serde_json::Value {
+    use serde_json::json;
+    match (v, t) {
+        (Value::Null, _) => json!(null),
+        (Value::Decimal(d), Some(ColumnType::Decimal { scale })) => {
+            let d = d.rescale(*scale).expect("scale");
+            json!(base64(&twos_complement(d.unscaled)))
+        }
+        (Value::DateTime { micros, .. }, Some(ColumnType::Timestamp { .. })) => {
+            let t = chrono::DateTime::from_timestamp_micros(*micros).expect("time");
+            json!(t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        }
+        (Value::DateTime { micros, .. }, Some(ColumnType::DateTime { precision }))
+            if *precision <= 3 =>
+        {
+            json!(micros / 1000)
+        }
+        (Value::DateTime { micros, .. }, _) => json!(micros),
+        (Value::Date(days), _) => json!(days),
+        (Value::Int(i), _) => json!(i),
+        (Value::UInt(u), _) => json!(u),
+        (Value::Float(f), _) => json!(f),
+        (Value::Text(s), _) => json!(s),
+        (Value::Bytes(b), _) => json!(base64(b)),
+        (Value::Time(us), _) => json!(us),
+        (Value::Year(y), _) => json!(y),
+        (Value::Bits(b), _) => json!(base64(&b.to_le_bytes())),
+        (Value::Decimal(d), _) => json!(d.to_string()),
+    }
+}
+
+fn envelope(c: &Change, catalog: &Catalog) -> serde_json::Value {
+    let row = |r: &Option<ficus_cdc_sync::Row>| match r {
+        None => serde_json::Value::Null,
+        Some(r) => serde_json::Value::Object(
+            r.iter()
+                .map(|(n, v)| {
+                    let t = catalog.column(&c.source.db, &c.source.table, n);
+                    (n.clone(), debezium_value(v, t))
+                })
+                .collect(),
+        ),
+    };
+    serde_json::json!({
+        "before": row(&c.before),
+        "after": row(&c.after),
+        "source": {
+            "version": "3.2.0.Final", "connector": "mariadb", "name": "m2",
+            "ts_ms": c.source.ts_ms, "snapshot": "false", "db": c.source.db,
+            "sequence": null, "table": c.source.table, "server_id": c.source.server_id,
+            "gtid": c.source.gtid, "file": c.source.file, "pos": c.source.pos,
+            "row": c.source.row, "thread": null, "query": null
+        },
+        "transaction": null,
+        "op": c.op.code(),
+        "ts_ms": c.source.ts_ms + 300
+    })
+}
+
+#[tokio::test]
+async fn debezium_events_on_kafka_reach_the_services() {
+    let magento = magento_store("cdckafka", "small", 6, Edition::Ce).await;
+    let out = std::env::temp_dir().join(format!("ficus-cdckafka-{}.jsonl", std::process::id()));
+    let synced = Services::new("cdckafka").await;
+    let from = synced.backfill(&magento, &out).await;
+    let db = magento.rsplit('/').next().expect("db").to_string();
+
+    // The workload.
+    let pool = mysql_async::Pool::new(magento.as_str());
+    let mut conn = pool.get_conn().await.expect("magento");
+    let name = attribute(&mut conn, "catalog_product", "name").await;
+    let price = attribute(&mut conn, "catalog_product", "price").await;
+    conn.query_drop("START TRANSACTION").await.expect("begin");
+    conn.exec_drop(
+        "UPDATE catalog_product_entity_varchar SET value = CONCAT('Kafka ', entity_id) WHERE attribute_id = ? AND store_id = 0 AND entity_id <= 40",
+        (name,),
+    )
+    .await
+    .expect("names");
+    conn.exec_drop(
+        "UPDATE catalog_product_entity_decimal SET value = value + 0.5 WHERE attribute_id = ? AND store_id = 0 AND entity_id <= 20",
+        (price,),
+    )
+    .await
+    .expect("prices");
+    conn.query_drop("COMMIT").await.expect("commit");
+    conn.exec_drop(
+        "INSERT INTO catalog_product_entity_varchar (attribute_id, store_id, entity_id, value) VALUES (?, 1, 7, 'Kafka store view')",
+        (name,),
+    )
+    .await
+    .expect("override");
+    conn.query_drop("DELETE FROM catalog_product_entity WHERE entity_id = 11")
+        .await
+        .expect("delete");
+    conn.query_drop("UPDATE customer_entity SET firstname = 'Kafka' WHERE entity_id <= 3")
+        .await
+        .expect("customers");
+    conn.query_drop(
+        "UPDATE sales_order SET status = 'holded', updated_at = '2026-12-01 13:00:00' WHERE entity_id IN (1, 2)",
+    )
+    .await
+    .expect("orders");
+    let until = master(&mut conn).await;
+
+    // Debezium's part: the binlog's changes as its events, into the mock cluster.
+    let catalog = {
+        let mut c = pool.get_conn().await.expect("conn");
+        Catalog::load(&mut c, &db).await.expect("catalog")
+    };
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    let brokers = cluster.bootstrap_servers();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .create()
+        .expect("producer");
+    let dsn = MagentoDsn::parse(&magento).expect("dsn");
+    let start = ficus_cdc_sync::binlog::Position {
+        file: from.file.clone(),
+        pos: from.pos,
+    };
+    let mut connector = BinlogSource::open(
+        &dsn,
+        40_000 + std::process::id() % 20_000,
+        &start,
+        catalog.clone(),
+    )
+    .await
+    .expect("binlog");
+    let mut produced = 0;
+    let mut poisoned = false;
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(20), connector.next())
+            .await
+            .expect("the binlog")
+            .expect("an event");
+        let change = match event {
+            Event::Change(c) if c.source.db == db => c,
+            Event::Commit { next, .. } | Event::Idle { next } => {
+                if (next.file.as_str(), next.pos) >= (until.0.as_str(), until.1) {
+                    break;
+                }
+                continue;
+            }
+            Event::Change(_) => continue,
+        };
+        let topic = format!("m2.{db}.{}", change.source.table);
+        let key_column = catalog.columns(&db, &change.source.table).expect("table")[0]
+            .0
+            .clone();
+        let image = change.image().expect("image");
+        let key_value = ficus_cdc_sync::change::column(image, &key_column)
+            .cloned()
+            .unwrap_or(Value::Null);
+        let key = serde_json::json!({ key_column: debezium_value(&key_value, None) }).to_string();
+        let value = envelope(&change, &catalog).to_string();
+        producer
+            .send(
+                FutureRecord::to(&topic).key(&key).payload(&value),
+                Duration::from_secs(5),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .expect("produce");
+        produced += 1;
+        if change.op == ficus_cdc_sync::Op::Delete {
+            producer
+                .send(
+                    FutureRecord::<str, [u8]>::to(&topic).key(&key),
+                    Duration::from_secs(5),
+                )
+                .await
+                .map_err(|(e, _)| e)
+                .expect("tombstone");
+        }
+        if !poisoned {
+            producer
+                .send(
+                    FutureRecord::to(&topic).key(&key).payload("{not json"),
+                    Duration::from_secs(5),
+                )
+                .await
+                .map_err(|(e, _)| e)
+                .expect("poison");
+            poisoned = true;
+        }
+    }
+    assert!(produced > 60, "{produced} events");
+
+    // cdc-sync's Kafka consumer.
+    let options = Options {
+        source: dsn.clone(),
+        server_id: 1,
+        name: "kafka".into(),
+        start: None,
+        namespace: ficus_id_map::DEFAULT_NAMESPACE,
+        admin: true,
+        batch_entities: 50,
+        max_wait: Duration::from_millis(100),
+    };
+    let kafka = KafkaOptions {
+        brokers: brokers.clone(),
+        group: "ficus-test".into(),
+        topics: format!("^m2\\.{db}\\..*"),
+        dead_letter_topic: "m2.dlq".into(),
+        format: Format {
+            schemas: false,
+            decimal_strings: false,
+        },
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let targets = synced.targets.clone();
+    let running = tokio::spawn(async move {
+        pipeline::run_kafka(&options, kafka, &targets, |_| {}, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let fresh = Services::new("cdckafka_fresh").await;
+    fresh.backfill(&magento, &out).await;
+    let want = fresh.documents().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let got = synced.documents().await;
+        if got == want {
+            break;
+        }
+        if running.is_finished() || std::time::Instant::now() > deadline {
+            let diff: Vec<_> = got.symmetric_difference(&want).take(2).collect();
+            panic!(
+                "not equal: {diff:#?}; pipeline: {:?}",
+                running.is_finished()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The malformed record, on the dead-letter topic with what went wrong.
+    let dlq: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", "dlq-reader")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    dlq.subscribe(&["m2.dlq"]).expect("subscribe");
+    let m = tokio::time::timeout(Duration::from_secs(30), dlq.recv())
+        .await
+        .expect("a dead letter")
+        .expect("message");
+    assert_eq!(m.payload(), Some(&b"{not json"[..]));
+    let headers = m.headers().expect("headers");
+    let error = (0..headers.count())
+        .map(|i| headers.get(i))
+        .find(|h| h.key == "ficus.error")
+        .and_then(|h| h.value)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .expect("an error header");
+    assert!(error.contains("not a Debezium envelope"), "{error}");
+
+    stop.send(()).expect("stop");
+    running.await.expect("task").expect("pipeline");
+    drop(conn);
+    pool.disconnect().await.expect("disconnect");
+    synced.drop().await;
+    fresh.drop().await;
+    let _ = std::fs::remove_file(&out);
+    drop_magento(&magento).await;
+}
