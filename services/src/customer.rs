@@ -372,3 +372,28 @@ impl Batch<'_, Customers> {
             .await
     }
 }
+
+impl crate::single::Single for Customers {
+    const NAME: &'static str = "customer";
+    const KIND: crate::load::Kind = crate::load::Kind::Customer;
+
+    async fn connect(dsn: &str) -> Result<Self, Error> {
+        Customers::connect(dsn).await
+    }
+
+    async fn migrate(&self) -> Result<(), Error> {
+        Customers::migrate(self).await
+    }
+
+    async fn upsert(&self, document: &str, at: Position) -> Result<Applied, Error> {
+        self.upsert_customer(document, at).await
+    }
+
+    async fn vacuum(&self) -> Result<(), Error> {
+        Customers::vacuum(self).await
+    }
+
+    fn router(self, gateway: crate::http::Gateway) -> axum::Router {
+        crate::http::customer::router(self, gateway)
+    }
+}

@@ -19,6 +19,7 @@ pub mod load;
 pub mod order;
 pub mod search;
 pub mod shape;
+pub mod single;
 mod store;
 
 pub use store::{Batch, Checkpoint, DeadLetter};

@@ -458,3 +458,28 @@ impl Batch<'_, Orders> {
             .await
     }
 }
+
+impl crate::single::Single for Orders {
+    const NAME: &'static str = "order";
+    const KIND: crate::load::Kind = crate::load::Kind::Order;
+
+    async fn connect(dsn: &str) -> Result<Self, Error> {
+        Orders::connect(dsn).await
+    }
+
+    async fn migrate(&self) -> Result<(), Error> {
+        Orders::migrate(self).await
+    }
+
+    async fn upsert(&self, document: &str, at: Position) -> Result<Applied, Error> {
+        self.upsert_order(document, at).await
+    }
+
+    async fn vacuum(&self) -> Result<(), Error> {
+        Orders::vacuum(self).await
+    }
+
+    fn router(self, gateway: crate::http::Gateway) -> axum::Router {
+        crate::http::order::router(self, gateway)
+    }
+}

@@ -47,14 +47,7 @@ impl App {
     /// `None` when the store code (if any) is a store code and the caller is an admin (the
     /// routes of `Magento_Customer::customer`), else the response refusing the request.
     async fn refuse(&self, headers: &HeaderMap, store: Option<&str>) -> Option<Response> {
-        if store.is_some_and(|code| !is_store_code(code)) {
-            return Some(no_route().await);
-        }
-        match self.gateway.caller(headers) {
-            Caller::Forged => Some(forged()),
-            Caller::Admin => None,
-            _ => Some(unauthorized(CUSTOMER)),
-        }
+        super::admin_only(&self.gateway, headers, store, CUSTOMER).await
     }
 
     async fn customer(&self, id: i64) -> Response {

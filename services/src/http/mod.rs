@@ -157,6 +157,24 @@ pub(crate) fn list_body(items: &[String], criteria: &Criteria, total: i64) -> Re
     json(StatusCode::OK, body)
 }
 
+/// `None` when the store code (if any) is a store code and the caller is an admin or an
+/// integration, else the response refusing the request (Magento's 401 naming `resource`).
+pub(crate) async fn admin_only(
+    gateway: &Gateway,
+    headers: &HeaderMap,
+    store: Option<&str>,
+    resource: &str,
+) -> Option<Response> {
+    if store.is_some_and(|code| !is_store_code(code)) {
+        return Some(no_route().await);
+    }
+    match gateway.caller(headers) {
+        Caller::Forged => Some(forged()),
+        Caller::Admin => None,
+        _ => Some(unauthorized(resource)),
+    }
+}
+
 /// A store code as Magento allows them: a letter, then letters, digits or underscores.
 pub(crate) fn is_store_code(code: &str) -> bool {
     let mut chars = code.chars();

@@ -10,9 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 
-use super::{
-    At, Caller, Gateway, forged, internal, is_store_code, json, list, no_route, unauthorized,
-};
+use super::{At, Gateway, internal, json, list};
 use crate::order::Orders;
 use crate::search;
 
@@ -46,14 +44,7 @@ impl App {
     /// `None` when the store code (if any) is a store code and the caller is an admin, else the
     /// response refusing the request.
     async fn refuse(&self, headers: &HeaderMap, store: Option<&str>) -> Option<Response> {
-        if store.is_some_and(|code| !is_store_code(code)) {
-            return Some(no_route().await);
-        }
-        match self.gateway.caller(headers) {
-            Caller::Forged => Some(forged()),
-            Caller::Admin => None,
-            _ => Some(unauthorized(SALES)),
-        }
+        super::admin_only(&self.gateway, headers, store, SALES).await
     }
 
     async fn by_id(&self, store: Option<&str>, id: &str, headers: &HeaderMap) -> Response {
