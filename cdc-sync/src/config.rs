@@ -51,6 +51,8 @@ pub struct Config {
     /// Also keep the admin store's product and category documents, as a back-fill with
     /// `--admin` holds them (default true).
     pub admin: Option<bool>,
+    /// Warn when the binlog behind cdc-sync will be purged within this many hours (default 24).
+    pub retention_warning_hours: Option<u64>,
 }
 
 /// `[source]`.
@@ -159,6 +161,8 @@ pub struct Settings {
     pub admin: bool,
     /// The Kafka source, when configured.
     pub kafka: Option<crate::kafka::KafkaOptions>,
+    /// See [`Config::retention_warning_hours`].
+    pub retention_warning_hours: u64,
 }
 
 impl Config {
@@ -258,6 +262,7 @@ impl Config {
             name: self.name.unwrap_or_else(|| "binlog".into()),
             namespace,
             admin: self.admin.unwrap_or(true),
+            retention_warning_hours: self.retention_warning_hours.unwrap_or(24),
             kafka: self.kafka.map(|k| {
                 let db = magento_db.clone();
                 crate::kafka::KafkaOptions {

@@ -32,6 +32,11 @@ pub struct Metrics {
     applied_at_ms: AtomicI64,
     checkpoint_file: AtomicU64,
     checkpoint_offset: AtomicU64,
+    /// The server's binlog retention (`binlog_expire_logs_seconds`; 0: kept for ever).
+    retention_seconds: AtomicU64,
+    /// Warn when the retention left for the oldest change not applied falls under this.
+    retention_warning_seconds: AtomicU64,
+    warned_at_ms: AtomicI64,
 }
 
 fn now_ms() -> i64 {
@@ -56,6 +61,33 @@ impl Metrics {
             self.checkpoint_file.store(p.file, Relaxed);
             self.checkpoint_offset.store(p.offset, Relaxed);
         }
+        if let Some(left) = self.retention_left() {
+            let threshold = self.retention_warning_seconds.load(Relaxed) as f64;
+            let now = now_ms();
+            // At most one warning a minute.
+            if left < threshold && now - self.warned_at_ms.load(Relaxed) > 60_000 {
+                self.warned_at_ms.store(now, Relaxed);
+                eprintln!(
+                    "{}",
+                    serde_json::json!({"level": "warn", "event": "binlog_retention_low", "retention_left_seconds": left.max(0.0), "threshold_seconds": threshold, "message": "the binlog behind cdc-sync will be purged soon: catch up (more cdc-sync, a faster target) or raise binlog_expire_logs_seconds"})
+                );
+            }
+        }
+    }
+
+    /// Sets the server's binlog retention and the warning threshold (seconds).
+    pub fn set_retention(&self, retention: u64, warning: u64) {
+        self.retention_seconds.store(retention, Relaxed);
+        self.retention_warning_seconds.store(warning, Relaxed);
+    }
+
+    /// Seconds left before the binlog of the last applied transaction (and so of every change
+    /// not applied yet) is purged; `None` when the server keeps binlogs for ever.
+    fn retention_left(&self) -> Option<f64> {
+        let retention = self.retention_seconds.load(Relaxed);
+        let source = self.source_ts_ms.load(Relaxed);
+        (retention > 0 && source > 0)
+            .then(|| retention as f64 - (now_ms() - source) as f64 / 1000.0)
     }
 
     /// The Prometheus text exposition.
@@ -122,6 +154,14 @@ impl Metrics {
             "The offset in that file.",
             count(&self.checkpoint_offset),
         );
+        if let Some(left) = self.retention_left() {
+            metric(
+                "ficus_cdc_binlog_retention_left_seconds",
+                "gauge",
+                "Seconds before the binlog behind cdc-sync is purged (binlog_expire_logs_seconds less the lag).",
+                format!("{:.0}", left.max(0.0)),
+            );
+        }
         out
     }
 }
@@ -255,4 +295,37 @@ pub fn router(metrics: Arc<Metrics>) -> Router {
                 }
             }),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_left_is_the_servers_retention_less_the_lag() {
+        let m = Metrics::default();
+        m.set_retention(3600, 2 * 3600);
+        let applied = Applied {
+            transactions: 1,
+            source_ts_ms: now_ms() - 600_000,
+            ..Applied::default()
+        };
+        m.record(&applied);
+        let text = m.render();
+        let left: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("ficus_cdc_binlog_retention_left_seconds "))
+            .expect("the gauge")
+            .parse()
+            .expect("a number");
+        assert!((2990.0..=3000.0).contains(&left), "{left}");
+        assert!(
+            m.warned_at_ms.load(Relaxed) > 0,
+            "under the threshold: warned"
+        );
+        // A server keeping binlogs for ever has no such gauge.
+        let forever = Metrics::default();
+        forever.record(&applied);
+        assert!(!forever.render().contains("retention_left"));
+    }
 }

@@ -97,6 +97,14 @@ fn settings(cli: &Cli) -> Result<Settings, ConfigError> {
 async fn run(s: Settings) -> anyhow::Result<()> {
     let targets = daemon::targets(&s).await?;
     let metrics = Arc::new(Metrics::default());
+    {
+        let mut conn = s.magento.connect().await?;
+        let retention: Option<u64> = conn
+            .query_first("SELECT @@GLOBAL.binlog_expire_logs_seconds")
+            .await
+            .unwrap_or(None);
+        metrics.set_retention(retention.unwrap_or(0), s.retention_warning_hours * 3600);
+    }
     let listener = tokio::net::TcpListener::bind(&s.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", s.listen))?;
