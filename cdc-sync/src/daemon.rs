@@ -37,6 +37,7 @@ pub struct Metrics {
     /// Warn when the retention left for the oldest change not applied falls under this.
     retention_warning_seconds: AtomicU64,
     warned_at_ms: AtomicI64,
+    tables: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 fn now_ms() -> i64 {
@@ -53,6 +54,12 @@ impl Metrics {
         self.entities.fetch_add(a.entities, Relaxed);
         self.batches.fetch_add(1, Relaxed);
         self.dead_letters.fetch_add(a.dead_letters, Relaxed);
+        if !a.tables.is_empty() {
+            let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+            for (t, n) in &a.tables {
+                *tables.entry(t.clone()).or_default() += n;
+            }
+        }
         if a.transactions > 0 {
             self.source_ts_ms.store(a.source_ts_ms, Relaxed);
         }
@@ -161,6 +168,15 @@ impl Metrics {
                 "Seconds before the binlog behind cdc-sync is purged (binlog_expire_logs_seconds less the lag).",
                 format!("{:.0}", left.max(0.0)),
             );
+        }
+        {
+            let tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+            out.push_str("# HELP ficus_cdc_table_changes_total Row changes read, by Magento table.\n# TYPE ficus_cdc_table_changes_total counter\n");
+            for (t, n) in tables.iter() {
+                out.push_str(&format!(
+                    "ficus_cdc_table_changes_total{{table=\"{t}\"}} {n}\n"
+                ));
+            }
         }
         out
     }

@@ -178,6 +178,33 @@ async fn status(s: Settings) -> anyhow::Result<()> {
     if let Some(o) = &targets.orders {
         show("order", o.checkpoint(&s.name).await?);
     }
+    // The running daemon's counts, when it answers on its address.
+    if let Ok(Ok(mut stream)) = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        tokio::net::TcpStream::connect(&s.listen),
+    )
+    .await
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let request = format!(
+            "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            s.listen
+        );
+        let mut body = String::new();
+        if stream.write_all(request.as_bytes()).await.is_ok()
+            && stream.read_to_string(&mut body).await.is_ok()
+        {
+            for line in body.lines() {
+                if let Some(rest) = line.strip_prefix("ficus_cdc_table_changes_total{table=\"") {
+                    if let Some((table, n)) = rest.split_once("\"} ") {
+                        println!("changes     {table:<40} {n}");
+                    }
+                } else if let Some(lag) = line.strip_prefix("ficus_cdc_lag_seconds ") {
+                    println!("lag         {lag} s (the daemon at {})", s.listen);
+                }
+            }
+        }
+    }
     Ok(())
 }
 

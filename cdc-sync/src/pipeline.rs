@@ -170,6 +170,8 @@ pub struct Applied {
     pub source_ts_ms: i64,
     /// Entities that could not be applied, kept as dead letters.
     pub dead_letters: u64,
+    /// Row changes read, by table.
+    pub tables: std::collections::BTreeMap<String, u64>,
 }
 
 /// The oldest checkpoint `name` holds among `targets` (where to continue), `None` when one of
@@ -248,6 +250,7 @@ pub async fn run(
                     Event::Change(c) => {
                         if c.source.db == db {
                             batch.changes += 1;
+                            *batch.tables.entry(c.source.table.clone()).or_default() += 1;
                             let staged = |t: &str| match t {
                                 "catalog_product" => lookup.staged(Kind::Product),
                                 _ => lookup.staged(Kind::Category),
@@ -302,6 +305,7 @@ struct Batch {
     touched: BTreeSet<Touch>,
     transactions: u64,
     changes: u64,
+    tables: std::collections::BTreeMap<String, u64>,
     first_commit: Option<Instant>,
     checkpoint: Option<Checkpoint>,
     source_ts_ms: i64,
@@ -479,6 +483,7 @@ impl<'a> Writer<'a> {
             checkpoint: Some(checkpoint),
             source_ts_ms: batch.source_ts_ms,
             dead_letters,
+            tables: batch.tables,
         })
     }
 
@@ -815,6 +820,7 @@ pub async fn run_kafka(
                 continue;
             }
             batch.changes += 1;
+            *batch.tables.entry(c.source.table.clone()).or_default() += 1;
             batch.touched.extend(touched(c, staged));
             batch.source_ts_ms = batch.source_ts_ms.max(c.source.ts_ms);
             if let Some(p) = At::from_binlog(&c.source.file, c.source.pos) {
