@@ -118,6 +118,7 @@ async fn main() {
             file: snap.file.clone(),
             pos: snap.position,
         }),
+        start_gtid: None,
         namespace: ficus_id_map::DEFAULT_NAMESPACE,
         admin: true,
         batch_entities: 500,

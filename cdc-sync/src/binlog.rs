@@ -138,6 +138,13 @@ pub fn check_settings(binlog_format: &str, row_image: &str) -> Result<(), Source
     Ok(())
 }
 
+/// Where a stream starts.
+#[derive(Debug, Clone, Copy)]
+enum Start<'a> {
+    At(&'a Position),
+    AfterGtid(&'a str),
+}
+
 /// The binlog, read as a replica.
 pub struct BinlogSource {
     stream: BinlogStream,
@@ -172,6 +179,26 @@ impl BinlogSource {
         from: &Position,
         catalog: Catalog,
     ) -> Result<BinlogSource, SourceError> {
+        BinlogSource::start(dsn, server_id, Start::At(from), catalog).await
+    }
+
+    /// Like [`BinlogSource::open`], reading the transactions after MariaDB GTID position `gtid`
+    /// (`domain-server-sequence`, comma-separated for several domains).
+    pub async fn open_after_gtid(
+        dsn: &MagentoDsn,
+        server_id: u32,
+        gtid: &str,
+        catalog: Catalog,
+    ) -> Result<BinlogSource, SourceError> {
+        BinlogSource::start(dsn, server_id, Start::AfterGtid(gtid), catalog).await
+    }
+
+    async fn start(
+        dsn: &MagentoDsn,
+        server_id: u32,
+        from: Start<'_>,
+        catalog: Catalog,
+    ) -> Result<BinlogSource, SourceError> {
         let mut conn = dsn.connect().await?;
         let (format, image, checksum): (String, String, String) = conn
             .query_first(
@@ -190,9 +217,19 @@ impl BinlogSource {
         conn.query_drop("SET @master_heartbeat_period = 1000000000")
             .await
             .map_err(mysql("heartbeat period"))?;
+        let (file, pos) = match from {
+            Start::At(p) => (p.file.as_str(), p.pos),
+            Start::AfterGtid(gtid) => {
+                // MariaDB: the replica's GTID state, then a request from the start of no file.
+                conn.exec_drop("SET @slave_connect_state = ?", (gtid,))
+                    .await
+                    .map_err(mysql("GTID start"))?;
+                ("", 4)
+            }
+        };
         let request = BinlogStreamRequest::new(server_id)
-            .with_filename(from.file.as_bytes())
-            .with_pos(from.pos);
+            .with_filename(file.as_bytes())
+            .with_pos(pos);
         let stream = conn
             .get_binlog_stream(request)
             .await
@@ -200,8 +237,8 @@ impl BinlogSource {
         Ok(BinlogSource {
             stream,
             catalog,
-            file: from.file.clone(),
-            start: from.pos,
+            file: file.to_string(),
+            start: pos,
             checksummed: !checksum.eq_ignore_ascii_case("NONE"),
             gtid: None,
             standalone: false,

@@ -67,6 +67,8 @@ pub struct SourceConfig {
     pub manifest: Option<PathBuf>,
     /// A binlog position (`file:offset`) to start from without checkpoints.
     pub start: Option<String>,
+    /// Or a MariaDB GTID position (`0-1-15`): start after it.
+    pub start_gtid: Option<String>,
 }
 
 /// `[targets]`.
@@ -141,6 +143,8 @@ pub struct Settings {
     pub server_id: u32,
     /// Where to start without checkpoints.
     pub start: Option<Position>,
+    /// Or after this GTID position.
+    pub start_gtid: Option<String>,
     /// The services' databases.
     pub catalog: Option<String>,
     /// See [`TargetsConfig::customer`].
@@ -217,12 +221,18 @@ impl Config {
         let magento = ficus_id_map::magento::MagentoDsn::parse(&magento)
             .map_err(|e| invalid(format!("[source] magento: {e}")))?;
         let magento_db = magento.database().to_string();
+        let given = [
+            self.source.start.is_some(),
+            self.source.manifest.is_some(),
+            self.source.start_gtid.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() > 1 {
+            return Err(invalid(
+                "[source] more than one of start, manifest and start_gtid given: give one".into(),
+            ));
+        }
         let start = match (&self.source.start, &self.source.manifest) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "[source] start and manifest both given: give one".into(),
-                ));
-            }
+            (Some(_), Some(_)) => unreachable!("refused above"),
             (Some(s), None) => Some(parse_position(s).ok_or_else(|| {
                 invalid(format!(
                     "[source] start {s:?}: expected <binlog file>:<offset>"
@@ -253,6 +263,7 @@ impl Config {
             magento,
             server_id: self.source.server_id.unwrap_or(4242),
             start,
+            start_gtid: self.source.start_gtid,
             catalog: self.targets.catalog,
             customer: self.targets.customer,
             order: self.targets.order,

@@ -227,6 +227,7 @@ pub fn options(s: &Settings) -> Options {
         server_id: s.server_id,
         name: s.name.clone(),
         start: s.start.clone(),
+        start_gtid: s.start_gtid.clone(),
         namespace: s.namespace,
         admin: s.admin,
         batch_entities: s.batch_entities,

@@ -50,6 +50,8 @@ pub struct Options {
     pub name: String,
     /// Where to start when no service holds a checkpoint yet (eav-extract's snapshot position).
     pub start: Option<Position>,
+    /// Or: after this MariaDB GTID position (when `start` is `None`).
+    pub start_gtid: Option<String>,
     /// id-map's namespace (the back-fill's).
     pub namespace: Namespace,
     /// Also keep the admin store's product and category documents (the back-fill's
@@ -208,15 +210,15 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), PipelineError> {
     let from = match resume_point(targets, &options.name).await? {
-        Some(c) => Position {
+        Some(c) => Some(Position {
             file: c.file,
             pos: c.offset,
-        },
-        None => options
-            .start
-            .clone()
-            .ok_or_else(|| PipelineError::NoStart(options.name.clone()))?,
+        }),
+        None => options.start.clone(),
     };
+    if from.is_none() && options.start_gtid.is_none() {
+        return Err(PipelineError::NoStart(options.name.clone()));
+    }
     let lookup = Lookup::open(options.source.clone(), options.namespace).await?;
     let db = options.source.database().to_string();
     let columns = {
@@ -227,7 +229,15 @@ pub async fn run(
         drop(conn);
         c
     };
-    let mut source = BinlogSource::open(&options.source, options.server_id, &from, columns).await?;
+    let mut source = match (&from, &options.start_gtid) {
+        (Some(from), _) => {
+            BinlogSource::open(&options.source, options.server_id, from, columns).await?
+        }
+        (None, Some(gtid)) => {
+            BinlogSource::open_after_gtid(&options.source, options.server_id, gtid, columns).await?
+        }
+        (None, None) => unreachable!("checked above"),
+    };
     let writer = Writer::new(&lookup, targets, options)?;
     tokio::pin!(shutdown);
     // Touches of the transaction being read, and of the committed ones not applied yet.

@@ -257,6 +257,20 @@ async fn the_binlog_source_reads_typed_changes_by_transaction() {
         .expect("open");
     let (again, _) = read(&mut resumed, &db, 2).await;
     assert_eq!(again, changes[2..].to_vec());
+    drop(resumed);
+
+    // After the first transaction's GTID: the second comes first again.
+    let first_gtid = gtid(&changes[0]);
+    let mut by_gtid = BinlogSource::open_after_gtid(
+        &dsn,
+        server_id + 2,
+        &first_gtid,
+        Catalog::load(&mut conn, &db).await.expect("catalog"),
+    )
+    .await
+    .expect("open by GTID");
+    let (again, _) = read(&mut by_gtid, &db, 2).await;
+    assert_eq!(again, changes[2..].to_vec(), "after GTID {first_gtid}");
 
     drop(conn);
     admin.disconnect().await.expect("disconnect");

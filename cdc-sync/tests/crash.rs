@@ -252,7 +252,9 @@ async fn killed_at_random_moments_it_loses_nothing_and_repeats_nothing() {
     assert!(value("ficus_cdc_checkpoint_offset") > 0.0, "{metrics}");
     assert!(value("ficus_cdc_lag_seconds") >= 0.0, "{metrics}");
     assert!(
-        metrics.lines().any(|l| l.starts_with("ficus_cdc_table_changes_total{table=\"")),
+        metrics
+            .lines()
+            .any(|l| l.starts_with("ficus_cdc_table_changes_total{table=\"")),
         "changes by table: {metrics}"
     );
     let fresh = Services::new("cdccrash_fresh").await;

@@ -49,6 +49,7 @@ async fn poison_becomes_a_dead_letter_and_a_replay_applies_the_fix() {
         server_id,
         name: "binlog".into(),
         start: Some(from.clone()),
+        start_gtid: None,
         namespace: ficus_id_map::DEFAULT_NAMESPACE,
         admin: true,
         batch_entities: 100,

@@ -254,6 +254,7 @@ async fn debezium_events_on_kafka_reach_the_services() {
         server_id: 1,
         name: "kafka".into(),
         start: None,
+        start_gtid: None,
         namespace: ficus_id_map::DEFAULT_NAMESPACE,
         admin: true,
         batch_entities: 50,

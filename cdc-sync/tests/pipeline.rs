@@ -34,6 +34,7 @@ fn start(magento: &str, from: Position, server_id: u32) -> Options {
         server_id,
         name: "binlog".into(),
         start: Some(from),
+        start_gtid: None,
         namespace: ficus_id_map::DEFAULT_NAMESPACE,
         admin: true,
         batch_entities: 200,
@@ -271,6 +272,7 @@ async fn changes_reach_the_services_as_a_fresh_backfill_would_have_them() {
     // No start position: it must come from the checkpoints.
     let options = Options {
         start: None,
+        start_gtid: None,
         server_id: server_id + 1,
         ..start(&magento, from, server_id)
     };
