@@ -38,7 +38,14 @@ pub struct Metrics {
     retention_warning_seconds: AtomicU64,
     warned_at_ms: AtomicI64,
     tables: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Batches by apply time: counts per bucket of [`APPLY_BOUNDS`], the count and the sum.
+    apply: std::sync::Mutex<([u64; APPLY_BOUNDS.len()], u64, f64)>,
 }
+
+/// Upper bounds of the apply-time histogram's buckets, in seconds.
+const APPLY_BOUNDS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -54,6 +61,14 @@ impl Metrics {
         self.entities.fetch_add(a.entities, Relaxed);
         self.batches.fetch_add(1, Relaxed);
         self.dead_letters.fetch_add(a.dead_letters, Relaxed);
+        {
+            let mut h = self.apply.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(i) = APPLY_BOUNDS.iter().position(|b| a.apply_seconds <= *b) {
+                h.0[i] += 1;
+            }
+            h.1 += 1;
+            h.2 += a.apply_seconds;
+        }
         if !a.tables.is_empty() {
             let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
             for (t, n) in &a.tables {
@@ -168,6 +183,25 @@ impl Metrics {
                 "Seconds before the binlog behind cdc-sync is purged (binlog_expire_logs_seconds less the lag).",
                 format!("{:.0}", left.max(0.0)),
             );
+        }
+        {
+            let h = self.apply.lock().unwrap_or_else(|p| p.into_inner());
+            out.push_str("# HELP ficus_cdc_apply_seconds Time to read a batch's entities again and write them with the checkpoint.\n# TYPE ficus_cdc_apply_seconds histogram\n");
+            let mut cumulative = 0;
+            for (bound, n) in APPLY_BOUNDS.iter().zip(h.0) {
+                cumulative += n;
+                out.push_str(&format!(
+                    "ficus_cdc_apply_seconds_bucket{{le=\"{bound}\"}} {cumulative}\n"
+                ));
+            }
+            out.push_str(&format!(
+                "ficus_cdc_apply_seconds_bucket{{le=\"+Inf\"}} {}\n",
+                h.1
+            ));
+            out.push_str(&format!(
+                "ficus_cdc_apply_seconds_sum {:.6}\nficus_cdc_apply_seconds_count {}\n",
+                h.2, h.1
+            ));
         }
         {
             let tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
@@ -325,6 +359,7 @@ mod tests {
         let applied = Applied {
             transactions: 1,
             source_ts_ms: now_ms() - 600_000,
+            apply_seconds: 0.03,
             ..Applied::default()
         };
         m.record(&applied);

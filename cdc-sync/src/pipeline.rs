@@ -158,7 +158,7 @@ fn pg_transient(e: &sqlx::Error) -> bool {
 }
 
 /// What one applied batch did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Applied {
     /// Transactions read.
     pub transactions: u64,
@@ -174,6 +174,8 @@ pub struct Applied {
     pub dead_letters: u64,
     /// Row changes read, by table.
     pub tables: std::collections::BTreeMap<String, u64>,
+    /// How long reading the entities again and writing them took.
+    pub apply_seconds: f64,
 }
 
 /// The oldest checkpoint `name` holds among `targets` (where to continue), `None` when one of
@@ -389,6 +391,7 @@ impl<'a> Writer<'a> {
     }
 
     async fn apply(&self, batch: Batch) -> Result<Applied, PipelineError> {
+        let started = Instant::now();
         let checkpoint = batch.checkpoint.expect("a batch ends with a commit");
         let reached = checkpoint
             .position()
@@ -494,6 +497,7 @@ impl<'a> Writer<'a> {
             source_ts_ms: batch.source_ts_ms,
             dead_letters,
             tables: batch.tables,
+            apply_seconds: started.elapsed().as_secs_f64(),
         })
     }
 
