@@ -21,7 +21,7 @@ use ficus_id_map::{Mapper, Namespace};
 use ficus_services::catalog::Catalog;
 use ficus_services::customer::Customers;
 use ficus_services::order::Orders;
-use ficus_services::{Batch as ServiceBatch, Checkpoint, DeadLetter, Position as At};
+use ficus_services::{Batch as ServiceBatch, BatchTx, Checkpoint, DeadLetter, Position as At};
 
 use crate::binlog::{BinlogSource, Event, Position, SourceError};
 use crate::catalog::Catalog as Columns;
@@ -645,6 +645,15 @@ struct Batches<'t> {
 }
 
 impl Batches<'_> {
+    /// The batch of `service` (`catalog`, `customer`, `order`), when it is kept in sync.
+    fn of(&mut self, service: &str) -> Option<&mut BatchTx> {
+        match service {
+            "catalog" => self.catalog.as_deref_mut(),
+            "customer" => self.customers.as_deref_mut(),
+            _ => self.orders.as_deref_mut(),
+        }
+    }
+
     /// Keeps `entity` as a dead letter in its service.
     async fn dead_letter(
         &mut self,
@@ -654,45 +663,22 @@ impl Batches<'_> {
         error: &str,
     ) -> Result<(), PipelineError> {
         let (kind, id) = parts(entity);
-        let (kind, id) = (kind.name(), id as i64);
-        match entity {
-            Entity::Product(_) | Entity::Category(_) => {
-                if let Some(c) = &mut self.catalog {
-                    c.dead_letter(name, kind, id, at, error).await?;
-                }
-            }
-            Entity::Customer(_) => {
-                if let Some(c) = &mut self.customers {
-                    c.dead_letter(name, kind, id, at, error).await?;
-                }
-            }
-            Entity::Order(_) => {
-                if let Some(o) = &mut self.orders {
-                    o.dead_letter(name, kind, id, at, error).await?;
-                }
-            }
+        let service = match entity {
+            Entity::Product(_) | Entity::Category(_) => "catalog",
+            Entity::Customer(_) => "customer",
+            Entity::Order(_) => "order",
+        };
+        if let Some(b) = self.of(service) {
+            b.dead_letter(name, kind.name(), id as i64, at, error)
+                .await?;
         }
         Ok(())
     }
 
     /// Marks dead letter `id` of `service` replayed.
     async fn replayed(&mut self, service: &str, id: i64) -> Result<(), PipelineError> {
-        match service {
-            "catalog" => {
-                if let Some(c) = &mut self.catalog {
-                    c.replayed(id).await?;
-                }
-            }
-            "customer" => {
-                if let Some(c) = &mut self.customers {
-                    c.replayed(id).await?;
-                }
-            }
-            _ => {
-                if let Some(o) = &mut self.orders {
-                    o.replayed(id).await?;
-                }
-            }
+        if let Some(b) = self.of(service) {
+            b.replayed(id).await?;
         }
         Ok(())
     }

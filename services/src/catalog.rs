@@ -3,7 +3,6 @@
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPool;
 use uuid::Uuid;
 
@@ -15,7 +14,7 @@ pub use crate::{Applied, Batch, Checkpoint, DeadLetter, Error, ListError, Positi
 /// The schema that holds the catalog.
 pub const SCHEMA: &str = "catalog";
 const SERVICE: &str = "catalog";
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations/catalog");
+store::service_database!(Catalog, "./migrations/catalog");
 
 const PRODUCTS: Ledger = Ledger {
     service: SERVICE,
@@ -248,34 +247,6 @@ pub enum TreeError {
 }
 
 impl Catalog {
-    /// Connects to the catalog's database (`postgres://…`); does not migrate.
-    pub async fn connect(dsn: &str) -> Result<Catalog, Error> {
-        Ok(Catalog {
-            pool: store::connect(SERVICE, dsn).await?,
-        })
-    }
-
-    /// Applies pending migrations, each in a transaction.
-    pub async fn migrate(&self) -> Result<(), Error> {
-        store::migrate(
-            SERVICE,
-            &self.pool,
-            sqlx::migrate!("./migrations/catalog"),
-            SCHEMA,
-        )
-        .await
-    }
-
-    /// Whether every migration this build knows is applied.
-    pub async fn migrations_current(&self) -> Result<bool, Error> {
-        store::migrations_current(SERVICE, &self.pool, &MIGRATOR, SCHEMA).await
-    }
-
-    /// The pool, for callers with their own statements (tests, readiness).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     /// Records a store view's website and root category (Magento's `store` and `store_group`),
     /// which the category tree needs: its default root and which products it counts.
     pub async fn set_store(
@@ -933,24 +904,6 @@ impl Catalog {
                 .await
                 .map_err(db(SERVICE, "read stores"))?;
         Ok(known)
-    }
-}
-
-impl Catalog {
-    /// Opens a transaction for a pipeline's batch: the writes made through it and the
-    /// checkpoint given to [`Batch::commit`] land together or not at all.
-    pub async fn batch(&self) -> Result<Batch<'_, Catalog>, Error> {
-        Batch::begin(self, &self.pool, SERVICE, SCHEMA).await
-    }
-
-    /// The checkpoint `source` last committed here.
-    pub async fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, Error> {
-        store::checkpoint(SERVICE, &self.pool, SCHEMA, source).await
-    }
-
-    /// The dead letters kept here (only those not replayed yet when `pending`), oldest first.
-    pub async fn dead_letters(&self, pending: bool) -> Result<Vec<DeadLetter>, Error> {
-        store::dead_letters(SERVICE, &self.pool, SCHEMA, pending).await
     }
 }
 

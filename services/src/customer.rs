@@ -2,7 +2,6 @@
 //! their addresses) and the reads the routes need.
 
 use serde::Deserialize;
-use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPool;
 use uuid::Uuid;
 
@@ -15,7 +14,7 @@ pub use crate::{Applied, Batch, Checkpoint, DeadLetter, Error, ListError, Positi
 /// The schema that holds the customers.
 pub const SCHEMA: &str = "customer";
 const SERVICE: &str = "customer";
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations/customer");
+store::service_database!(Customers, "./migrations/customer");
 
 const CUSTOMERS: Ledger = Ledger {
     service: SERVICE,
@@ -152,34 +151,6 @@ const CUSTOMER_LIST: ListSpec = ListSpec {
 };
 
 impl Customers {
-    /// Connects to the customer service's database (`postgres://…`); does not migrate.
-    pub async fn connect(dsn: &str) -> Result<Customers, Error> {
-        Ok(Customers {
-            pool: store::connect(SERVICE, dsn).await?,
-        })
-    }
-
-    /// Applies pending migrations, each in a transaction.
-    pub async fn migrate(&self) -> Result<(), Error> {
-        store::migrate(
-            SERVICE,
-            &self.pool,
-            sqlx::migrate!("./migrations/customer"),
-            SCHEMA,
-        )
-        .await
-    }
-
-    /// Whether every migration this build knows is applied.
-    pub async fn migrations_current(&self) -> Result<bool, Error> {
-        store::migrations_current(SERVICE, &self.pool, &MIGRATOR, SCHEMA).await
-    }
-
-    /// The pool, for callers with their own statements (tests, readiness).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     /// Applies one customer document (eav-extract's shape, addresses inside) read at `at`.
     /// Older than what the service holds for that customer, or than its deletion: ignored.
     pub async fn upsert_customer(&self, document: &str, at: Position) -> Result<Applied, Error> {
@@ -327,24 +298,6 @@ impl Customers {
         CUSTOMER_LIST
             .list(&self.pool, criteria, Sql::default(), Vec::new())
             .await
-    }
-}
-
-impl Customers {
-    /// Opens a transaction for a pipeline's batch: the writes made through it and the
-    /// checkpoint given to [`Batch::commit`] land together or not at all.
-    pub async fn batch(&self) -> Result<Batch<'_, Customers>, Error> {
-        Batch::begin(self, &self.pool, SERVICE, SCHEMA).await
-    }
-
-    /// The checkpoint `source` last committed here.
-    pub async fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, Error> {
-        store::checkpoint(SERVICE, &self.pool, SCHEMA, source).await
-    }
-
-    /// The dead letters kept here (only those not replayed yet when `pending`), oldest first.
-    pub async fn dead_letters(&self, pending: bool) -> Result<Vec<DeadLetter>, Error> {
-        store::dead_letters(SERVICE, &self.pool, SCHEMA, pending).await
     }
 }
 

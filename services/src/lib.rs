@@ -22,7 +22,7 @@ pub mod shape;
 pub mod single;
 mod store;
 
-pub use store::{Batch, Checkpoint, DeadLetter};
+pub use store::{Batch, BatchTx, Checkpoint, DeadLetter};
 
 /// Where in Magento's binlog a change was read: the binlog file's number and the offset in it.
 /// eav-extract's snapshot position for a back-fill; the end of the transaction for cdc-sync.

@@ -3,7 +3,6 @@
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPool;
 use uuid::Uuid;
 
@@ -15,7 +14,7 @@ pub use crate::{Applied, Batch, Checkpoint, DeadLetter, Error, ListError, Positi
 /// The schema that holds the orders.
 pub const SCHEMA: &str = "sales";
 const SERVICE: &str = "order";
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations/order");
+store::service_database!(Orders, "./migrations/order");
 
 const ORDERS: Ledger = Ledger {
     service: SERVICE,
@@ -256,34 +255,6 @@ fn scalars(members: &Members<'_>) -> serde_json::Map<String, serde_json::Value> 
 }
 
 impl Orders {
-    /// Connects to the order service's database (`postgres://…`); does not migrate.
-    pub async fn connect(dsn: &str) -> Result<Orders, Error> {
-        Ok(Orders {
-            pool: store::connect(SERVICE, dsn).await?,
-        })
-    }
-
-    /// Applies pending migrations, each in a transaction.
-    pub async fn migrate(&self) -> Result<(), Error> {
-        store::migrate(
-            SERVICE,
-            &self.pool,
-            sqlx::migrate!("./migrations/order"),
-            SCHEMA,
-        )
-        .await
-    }
-
-    /// Whether every migration this build knows is applied.
-    pub async fn migrations_current(&self) -> Result<bool, Error> {
-        store::migrations_current(SERVICE, &self.pool, &MIGRATOR, SCHEMA).await
-    }
-
-    /// The pool, for callers with their own statements (tests, readiness).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     /// Applies one order document (eav-extract's shape) read at `at`. Older than what the
     /// service holds for that order, or than its deletion: ignored.
     pub async fn upsert_order(&self, document: &str, at: Position) -> Result<Applied, Error> {
@@ -417,24 +388,6 @@ impl Orders {
         ORDER_LIST
             .list(&self.pool, criteria, Sql::default(), Vec::new())
             .await
-    }
-}
-
-impl Orders {
-    /// Opens a transaction for a pipeline's batch: the writes made through it and the
-    /// checkpoint given to [`Batch::commit`] land together or not at all.
-    pub async fn batch(&self) -> Result<Batch<'_, Orders>, Error> {
-        Batch::begin(self, &self.pool, SERVICE, SCHEMA).await
-    }
-
-    /// The checkpoint `source` last committed here.
-    pub async fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, Error> {
-        store::checkpoint(SERVICE, &self.pool, SCHEMA, source).await
-    }
-
-    /// The dead letters kept here (only those not replayed yet when `pending`), oldest first.
-    pub async fn dead_letters(&self, pending: bool) -> Result<Vec<DeadLetter>, Error> {
-        store::dead_letters(SERVICE, &self.pool, SCHEMA, pending).await
     }
 }
 

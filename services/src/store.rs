@@ -20,6 +20,58 @@ use ficus_id_map::magento::mask_password;
 use crate::search::{self, Column, Criteria, Kind, Param, Sort, Sql};
 use crate::{Applied, Error, ListError, Position};
 
+/// What every service's database handle has, for a struct `$t { pool: PgPool }` in a module
+/// with `SERVICE` and `SCHEMA`, its migrations in `$dir` (a literal, as `sqlx::migrate!` wants):
+/// connecting, migrating, readiness, the pool, and a pipeline's batches, checkpoints and dead
+/// letters.
+macro_rules! service_database {
+    ($t:ident, $dir:literal) => {
+        static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!($dir);
+
+        impl $t {
+            /// Connects to the service's database (`postgres://…`); does not migrate.
+            pub async fn connect(dsn: &str) -> Result<$t, Error> {
+                Ok($t {
+                    pool: store::connect(SERVICE, dsn).await?,
+                })
+            }
+
+            /// Applies pending migrations, each in a transaction.
+            pub async fn migrate(&self) -> Result<(), Error> {
+                store::migrate(SERVICE, &self.pool, sqlx::migrate!($dir), SCHEMA).await
+            }
+
+            /// Whether every migration this build knows is applied.
+            pub async fn migrations_current(&self) -> Result<bool, Error> {
+                store::migrations_current(SERVICE, &self.pool, &MIGRATOR, SCHEMA).await
+            }
+
+            /// The pool, for callers with their own statements (tests, readiness).
+            pub fn pool(&self) -> &sqlx::postgres::PgPool {
+                &self.pool
+            }
+
+            /// Opens a transaction for a pipeline's batch: the writes made through it and the
+            /// checkpoint given to [`Batch::commit`] land together or not at all.
+            pub async fn batch(&self) -> Result<Batch<'_, $t>, Error> {
+                Batch::begin(self, &self.pool, SERVICE, SCHEMA).await
+            }
+
+            /// The checkpoint `source` last committed here.
+            pub async fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, Error> {
+                store::checkpoint(SERVICE, &self.pool, SCHEMA, source).await
+            }
+
+            /// The dead letters kept here (only those not replayed yet when `pending`),
+            /// oldest first.
+            pub async fn dead_letters(&self, pending: bool) -> Result<Vec<DeadLetter>, Error> {
+                store::dead_letters(SERVICE, &self.pool, SCHEMA, pending).await
+            }
+        }
+    };
+}
+pub(crate) use service_database;
+
 /// Maps a driver error of `service` doing `what`.
 pub(crate) fn db(service: &'static str, what: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
     move |cause| Error::Db {
@@ -568,9 +620,29 @@ pub(crate) async fn record_codes(
 #[derive(Debug)]
 pub struct Batch<'s, S> {
     pub(crate) service: &'s S,
+    inner: BatchTx,
+}
+
+/// What a [`Batch`] does whatever its service: the transaction, its dead letters and its
+/// commit (`Batch` dereferences to it).
+#[derive(Debug)]
+pub struct BatchTx {
     pub(crate) tx: sqlx::Transaction<'static, Postgres>,
     name: &'static str,
     schema: &'static str,
+}
+
+impl<S> std::ops::Deref for Batch<'_, S> {
+    type Target = BatchTx;
+    fn deref(&self) -> &BatchTx {
+        &self.inner
+    }
+}
+
+impl<S> std::ops::DerefMut for Batch<'_, S> {
+    fn deref_mut(&mut self) -> &mut BatchTx {
+        &mut self.inner
+    }
 }
 
 /// A change a pipeline could not apply, kept in the entity's service.
@@ -605,12 +677,26 @@ impl<'s, S> Batch<'s, S> {
     ) -> Result<Batch<'s, S>, Error> {
         Ok(Batch {
             service,
-            tx: pool.begin().await.map_err(db(name, "begin"))?,
-            name,
-            schema,
+            inner: BatchTx {
+                tx: pool.begin().await.map_err(db(name, "begin"))?,
+                name,
+                schema,
+            },
         })
     }
 
+    /// Records `checkpoint` for `source` (never backwards) and commits everything.
+    pub async fn commit(self, source: &str, checkpoint: &Checkpoint) -> Result<(), Error> {
+        self.inner.commit(source, checkpoint).await
+    }
+
+    /// Commits everything, the checkpoint left as it is (a replay).
+    pub async fn finish(self) -> Result<(), Error> {
+        self.inner.finish().await
+    }
+}
+
+impl BatchTx {
     /// Keeps a change of `kind` entity `legacy_id` that could not be applied, read at
     /// `checkpoint`, with `error`.
     pub async fn dead_letter(

@@ -47,6 +47,17 @@ impl Running {
     }
 
     /// The first stderr line (from now, or seen before) that `want` accepts.
+    /// The address the service says it listens on.
+    fn address(&mut self) -> std::net::SocketAddr {
+        let listening = self.wait_for(|l| l.contains("listening on"));
+        listening
+            .rsplit(' ')
+            .next()
+            .expect("address")
+            .parse()
+            .expect("socket address")
+    }
+
     fn wait_for(&mut self, want: impl Fn(&str) -> bool) -> String {
         if let Some(l) = self.seen.iter().find(|l| want(l)) {
             return l.clone();
@@ -85,13 +96,7 @@ async fn a_service_binary_runs_from_its_settings_and_stops_on_sigterm() {
             ("FICUS_GATEWAY_SECRET", SECRET),
         ],
     );
-    let listening = service.wait_for(|l| l.contains("listening on"));
-    let addr: std::net::SocketAddr = listening
-        .rsplit(' ')
-        .next()
-        .expect("address")
-        .parse()
-        .expect("socket address");
+    let addr = service.address();
 
     assert_eq!(get(addr, "/healthz", &[]).await, (200, "ok\n".into()));
     assert_eq!(get(addr, "/readyz", &[]).await, (200, "ready\n".into()));
@@ -175,13 +180,7 @@ async fn the_order_binary_serves_from_the_environment() {
             ("FICUS_GATEWAY_SECRET", SECRET),
         ],
     );
-    let listening = service.wait_for(|l| l.contains("listening on"));
-    let addr: std::net::SocketAddr = listening
-        .rsplit(' ')
-        .next()
-        .expect("address")
-        .parse()
-        .expect("socket address");
+    let addr = service.address();
     assert_eq!(get(addr, "/readyz", &[]).await, (200, "ready\n".into()));
     assert_eq!(
         get(addr, "/rest/V1/orders/7", ADMIN).await,
