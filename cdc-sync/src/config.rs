@@ -312,36 +312,21 @@ pub fn parse_position(s: &str) -> Option<Position> {
     })
 }
 
-#[derive(Debug, Deserialize)]
-struct Manifest {
-    snapshot: Option<Snapshot>,
-    complete: bool,
-}
-
-#[derive(Debug, Deserialize)]
-struct Snapshot {
-    file: String,
-    position: u64,
-}
-
 /// The snapshot position in eav-extract's manifest (`<output>.manifest.json`); refuses an
 /// extract that did not complete.
 pub fn manifest_position(path: &Path) -> Result<Position, ConfigError> {
+    use ficus_services::load::{ManifestError, manifest_snapshot};
     let bad = |reason: String| ConfigError::Invalid(format!("{}: {reason}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let m: Manifest = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    if !m.complete {
-        return Err(bad(
-            "the extract did not complete; resume it (eav-extract --resume) first".into(),
-        ));
-    }
-    let s = m
-        .snapshot
-        .ok_or_else(|| bad("no snapshot position (binlog off when extracted?)".into()))?;
-    Ok(Position {
-        file: s.file,
-        pos: s.position,
-    })
+    let (file, pos) = manifest_snapshot(path).map_err(|e| match e {
+        ManifestError::Unreadable(reason) => bad(reason),
+        ManifestError::Incomplete => {
+            bad("the extract did not complete; resume it (eav-extract --resume) first".into())
+        }
+        ManifestError::NoSnapshot => {
+            bad("no snapshot position (binlog off when extracted?)".into())
+        }
+    })?;
+    Ok(Position { file, pos })
 }
 
 #[cfg(test)]

@@ -116,6 +116,30 @@ struct Snapshot {
     position: u64,
 }
 
+/// Why an eav-extract manifest gives no position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestError {
+    /// It cannot be read or is not a manifest.
+    Unreadable(String),
+    /// The extract did not complete.
+    Incomplete,
+    /// The extract recorded no binlog position.
+    NoSnapshot,
+}
+
+/// The snapshot's binlog file and offset in the eav-extract manifest at `path`.
+pub fn manifest_snapshot(path: &Path) -> Result<(String, u64), ManifestError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| ManifestError::Unreadable(e.to_string()))?;
+    let m: Manifest =
+        serde_json::from_str(&text).map_err(|e| ManifestError::Unreadable(e.to_string()))?;
+    if !m.complete {
+        return Err(ManifestError::Incomplete);
+    }
+    let s = m.snapshot.ok_or(ManifestError::NoSnapshot)?;
+    Ok((s.file, s.position))
+}
+
 /// The snapshot position in the manifest eav-extract wrote next to `output`
 /// (`<output>.manifest.json`); refuses an extract that did not complete.
 pub fn manifest_position(output: &Path) -> Result<Position, LoadError> {
@@ -126,18 +150,17 @@ pub fn manifest_position(output: &Path) -> Result<Position, LoadError> {
         path: path.display().to_string(),
         reason,
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| input(e.to_string()))?;
-    let m: Manifest = serde_json::from_str(&text).map_err(|e| input(e.to_string()))?;
-    if !m.complete {
-        return Err(input(
-            "the extract did not complete; resume it (eav-extract --resume) first".into(),
-        ));
-    }
-    let s = m.snapshot.ok_or_else(|| {
-        input("no snapshot position (binlog off when extracted?): pass --position".into())
+    let (file, offset) = manifest_snapshot(&path).map_err(|e| match e {
+        ManifestError::Unreadable(reason) => input(reason),
+        ManifestError::Incomplete => {
+            input("the extract did not complete; resume it (eav-extract --resume) first".into())
+        }
+        ManifestError::NoSnapshot => {
+            input("no snapshot position (binlog off when extracted?): pass --position".into())
+        }
     })?;
-    Position::from_binlog(&s.file, s.position)
-        .ok_or_else(|| input(format!("binlog file name {:?} has no number", s.file)))
+    Position::from_binlog(&file, offset)
+        .ok_or_else(|| input(format!("binlog file name {file:?} has no number")))
 }
 
 /// The position a load applies documents at: `given` (`--position`) when there is one, else the
