@@ -1,5 +1,114 @@
-//! ficus-proxy: the Pingora front door that routes each request to Magento or a new service.
+//! ficus-proxy: the Pingora front door that sends each request to Magento or a new service.
 //!
-//! Not built yet: the proxy issue fills this crate. It holds no code until then, so nothing here
-//! can be mistaken for a working proxy.
+//! Per request it matches the path against the route table ([`routes`]), decides the backend from
+//! the domain's flags ([`decide`], a pure function: no I/O, no lock), and proxies. A read the new
+//! service fails (refused connection, broken connection, 5xx) is retried on Magento before the
+//! client sees anything; a write never is. Each new service has a circuit ([`circuit`]) that sends
+//! its domain to Magento while open. Every response carries `x-ficus-backend: legacy|modern` and
+//! `x-request-id`. An admin API on its own listener ([`admin`]) shows and moves the flags.
+//!
+//! ```text
+//! cargo run --release -p ficus-proxy -- --config proxy/examples/proxy.toml
+//! curl -i localhost:8080/rest/V1/products/24-MB01      # x-ficus-backend: legacy|modern
+//! curl -H 'Authorization: Bearer secret' -X PUT -d '{"rollout": 25}' localhost:8081/flags/ficus.catalog.reads
+//! ```
 #![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod circuit;
+pub mod config;
+pub mod decide;
+pub mod metrics;
+pub mod proxy;
+pub mod routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ficus_flags::{Flags, Source, UnleashSource};
+use pingora::server::Server;
+use pingora::server::configuration::{Opt, ServerConf};
+
+pub use config::Settings;
+pub use proxy::FicusProxy;
+
+/// What can stop the proxy from starting.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting is wrong; the message names it.
+    #[error("settings: {0}")]
+    Config(String),
+    /// The flags could not be loaded.
+    #[error("flags: {0}")]
+    Flags(#[from] ficus_flags::Error),
+}
+
+/// Loads the flags the settings name and starts watching them.
+pub fn load_flags(settings: &Settings) -> Result<Arc<Flags>, Error> {
+    let source = match (&settings.flags.file, &settings.flags.unleash_url) {
+        (Some(file), _) => Source::File(file.clone()),
+        (None, Some(url)) => Source::Unleash(UnleashSource {
+            url: url.clone(),
+            token: settings.flags.unleash_token.clone().unwrap_or_default(),
+            app_name: "ficus-proxy".to_owned(),
+            backup: settings.flags.unleash_backup.clone().unwrap_or_default(),
+        }),
+        (None, None) => return Err(Error::Config("flags: no source".into())),
+    };
+    let flags = Flags::load(source)?;
+    flags.watch(Duration::from_millis(settings.flags.poll_ms));
+    Ok(flags)
+}
+
+/// Builds the Pingora server (proxy and admin services) and runs it until SIGTERM (graceful),
+/// SIGINT (at once) or SIGQUIT (graceful upgrade: the new process started with `upgrade`
+/// takes the listening sockets).
+pub fn run(settings: Settings, upgrade: bool) -> Result<(), Error> {
+    let flags = load_flags(&settings)?;
+    let shared = Arc::new(FicusProxy::new(&settings, flags)?);
+    let conf = ServerConf {
+        threads: settings.threads,
+        grace_period_seconds: Some(settings.grace_period_seconds),
+        graceful_shutdown_timeout_seconds: Some(settings.shutdown_timeout_seconds),
+        pid_file: std::env::temp_dir()
+            .join(format!(
+                "ficus-proxy-{}.pid",
+                settings.listen.replace([':', '.'], "_")
+            ))
+            .display()
+            .to_string(),
+        upgrade_sock: std::env::temp_dir()
+            .join(format!(
+                "ficus-proxy-{}.sock",
+                settings.listen.replace([':', '.'], "_")
+            ))
+            .display()
+            .to_string(),
+        ..ServerConf::default()
+    };
+    let opt = Opt {
+        upgrade,
+        ..Opt::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(opt, conf);
+    server.bootstrap();
+    let mut proxy_service = pingora::proxy::http_proxy_service(
+        &server.configuration,
+        proxy::Front(Arc::clone(&shared)),
+    );
+    proxy_service.add_tcp(&settings.listen);
+    let admin = admin::Admin {
+        proxy: shared,
+        token: settings.admin_token.clone().unwrap_or_default(),
+        audit_log: settings.audit_log.clone(),
+    };
+    let mut admin_service = pingora::services::listening::Service::new(
+        "ficus admin API".to_owned(),
+        pingora::apps::http_app::HttpServer::new_app(admin),
+    );
+    admin_service.add_tcp(&settings.admin_listen);
+    server.add_service(proxy_service);
+    server.add_service(admin_service);
+    server.run_forever()
+}

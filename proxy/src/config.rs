@@ -1,0 +1,293 @@
+//! ficus-proxy's settings: one TOML file, secrets overridable by `FICUS_PROXY_*` variables,
+//! validated before anything starts.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::Error;
+use crate::circuit::CircuitSettings;
+use crate::routes::RouteSpec;
+
+/// The whole settings file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Where storefront traffic arrives (`host:port`).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Where the admin API listens (`host:port`); keep it off the public network.
+    #[serde(default = "default_admin_listen")]
+    pub admin_listen: String,
+    /// The bearer token the admin API requires (or `FICUS_PROXY_ADMIN_TOKEN`).
+    #[serde(default)]
+    pub admin_token: Option<String>,
+    /// Worker threads of the proxy service.
+    #[serde(default = "one")]
+    pub threads: usize,
+    /// Seconds Pingora waits after SIGTERM before it stops accepting (Pingora's default is 300).
+    #[serde(default = "five")]
+    pub grace_period_seconds: u64,
+    /// Seconds Pingora gives requests in flight to finish at shutdown.
+    #[serde(default = "five")]
+    pub shutdown_timeout_seconds: u64,
+    /// Magento's backends (`host:port`), balanced round-robin.
+    pub magento: Vec<String>,
+    /// The new services by name (`catalog = "127.0.0.1:9001"`).
+    #[serde(default)]
+    pub services: BTreeMap<String, String>,
+    /// The route table; the built-in table (catalog, customer, order) when absent.
+    #[serde(default)]
+    pub routes: Option<Vec<RouteSpec>>,
+    /// Where the flags come from.
+    pub flags: FlagsSettings,
+    /// How a visitor's stickiness key is found.
+    #[serde(default)]
+    pub stickiness: StickinessSettings,
+    /// The token testers send in `x-ficus-tester` to have `x-ficus-backend` honoured (or
+    /// `FICUS_PROXY_TESTER_TOKEN`); without one, the override is never honoured.
+    #[serde(default)]
+    pub tester_token: Option<String>,
+    /// The new services' circuits.
+    #[serde(default)]
+    pub circuit: CircuitConfig,
+    /// Milliseconds to connect to an upstream before giving up (then: Magento for a read).
+    #[serde(default = "connect_ms")]
+    pub connect_timeout_ms: u64,
+    /// Milliseconds to wait on an upstream's response.
+    #[serde(default = "read_ms")]
+    pub read_timeout_ms: u64,
+    /// One JSON line per request on standard output.
+    #[serde(default = "yes")]
+    pub access_log: bool,
+    /// Where flag changes are appended (JSON lines: who, when, from, to, why).
+    #[serde(default)]
+    pub audit_log: Option<PathBuf>,
+}
+
+/// Where the flags come from: a file (the default) or an Unleash server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagsSettings {
+    /// A flag file in Unleash's client-API JSON.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// An Unleash server's base URL (`http://host:4242`), instead of a file.
+    #[serde(default)]
+    pub unleash_url: Option<String>,
+    /// The Unleash client token (or `FICUS_PROXY_UNLEASH_TOKEN`).
+    #[serde(default)]
+    pub unleash_token: Option<String>,
+    /// Where each good fetch from Unleash is kept, and read from when Unleash is down at start.
+    #[serde(default)]
+    pub unleash_backup: Option<PathBuf>,
+    /// How often the file is checked or Unleash polled, in milliseconds (≤ 1000 keeps the
+    /// one-second rule).
+    #[serde(default = "poll_ms")]
+    pub poll_ms: u64,
+}
+
+/// How the visitor's key is found: a header when configured and present, else the cookie (set by
+/// the proxy when absent).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StickinessSettings {
+    /// The cookie that carries the visitor's session key.
+    #[serde(default = "cookie")]
+    pub cookie: String,
+    /// A request header whose value is the key, used before the cookie (e.g. a CDN's visitor id).
+    #[serde(default)]
+    pub header: Option<String>,
+    /// The cookie's lifetime in days.
+    #[serde(default = "year")]
+    pub cookie_days: u32,
+}
+
+impl Default for StickinessSettings {
+    fn default() -> Self {
+        Self {
+            cookie: cookie(),
+            header: None,
+            cookie_days: year(),
+        }
+    }
+}
+
+/// The circuit's settings as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitConfig {
+    /// Consecutive failures that open a service's circuit.
+    #[serde(default = "five_u32")]
+    pub failures: u32,
+    /// Seconds it stays open.
+    #[serde(default = "sixty")]
+    pub open_seconds: u64,
+    /// Trial requests when half-open.
+    #[serde(default = "five_u32")]
+    pub trials: u32,
+}
+
+impl Default for CircuitConfig {
+    fn default() -> Self {
+        Self {
+            failures: 5,
+            open_seconds: 60,
+            trials: 5,
+        }
+    }
+}
+
+impl CircuitConfig {
+    /// As the circuit reads it.
+    pub fn settings(&self) -> CircuitSettings {
+        CircuitSettings {
+            failures: self.failures,
+            open_for: Duration::from_secs(self.open_seconds),
+            trials: self.trials,
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".to_owned()
+}
+fn default_admin_listen() -> String {
+    "127.0.0.1:8081".to_owned()
+}
+fn one() -> usize {
+    1
+}
+fn five() -> u64 {
+    5
+}
+fn five_u32() -> u32 {
+    5
+}
+fn sixty() -> u64 {
+    60
+}
+fn connect_ms() -> u64 {
+    1000
+}
+fn read_ms() -> u64 {
+    30_000
+}
+fn poll_ms() -> u64 {
+    200
+}
+fn yes() -> bool {
+    true
+}
+fn cookie() -> String {
+    "ficus_sid".to_owned()
+}
+fn year() -> u32 {
+    365
+}
+
+impl Settings {
+    /// Reads `path`, applies `FICUS_PROXY_ADMIN_TOKEN`, `FICUS_PROXY_TESTER_TOKEN` and
+    /// `FICUS_PROXY_UNLEASH_TOKEN`, and validates.
+    pub fn from_file(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let mut settings: Settings =
+            toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(token) = env("FICUS_PROXY_ADMIN_TOKEN") {
+            settings.admin_token = Some(token);
+        }
+        if let Some(token) = env("FICUS_PROXY_TESTER_TOKEN") {
+            settings.tester_token = Some(token);
+        }
+        if let Some(token) = env("FICUS_PROXY_UNLEASH_TOKEN") {
+            settings.flags.unleash_token = Some(token);
+        }
+        // Relative flag and log paths are relative to the settings file.
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [
+            &mut settings.flags.file,
+            &mut settings.flags.unleash_backup,
+            &mut settings.audit_log,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what can be checked before starting, naming the setting.
+    pub fn validate(&self) -> Result<(), Error> {
+        let addr = |what: &str, value: &str| {
+            value.parse::<SocketAddr>().map(|_| ()).map_err(|_| {
+                Error::Config(format!(
+                    "{what} = {value:?} is not host:port with an IP address"
+                ))
+            })
+        };
+        addr("listen", &self.listen)?;
+        addr("admin_listen", &self.admin_listen)?;
+        if self.magento.is_empty() {
+            return Err(Error::Config(
+                "magento: at least one Magento backend is needed".into(),
+            ));
+        }
+        for m in &self.magento {
+            addr("magento", m)?;
+        }
+        for (name, a) in &self.services {
+            addr(&format!("services.{name}"), a)?;
+        }
+        if self.admin_token.as_deref().is_none_or(str::is_empty) {
+            return Err(Error::Config(
+                "admin_token (or FICUS_PROXY_ADMIN_TOKEN) is required: the admin API moves traffic"
+                    .into(),
+            ));
+        }
+        if self.threads == 0 {
+            return Err(Error::Config("threads must be at least 1".into()));
+        }
+        match (&self.flags.file, &self.flags.unleash_url) {
+            (Some(_), None) => {}
+            (None, Some(_)) => {
+                if self.flags.unleash_token.is_none() {
+                    return Err(Error::Config(
+                        "flags.unleash_token (or FICUS_PROXY_UNLEASH_TOKEN) is required with \
+                         flags.unleash_url"
+                            .into(),
+                    ));
+                }
+                if self.flags.unleash_backup.is_none() {
+                    return Err(Error::Config(
+                        "flags.unleash_backup is required with flags.unleash_url: it is what the \
+                         proxy uses when Unleash is down at start"
+                            .into(),
+                    ));
+                }
+            }
+            _ => {
+                return Err(Error::Config(
+                    "flags: set exactly one of file (the default) and unleash_url".into(),
+                ));
+            }
+        }
+        if self.flags.poll_ms == 0 {
+            return Err(Error::Config("flags.poll_ms must be at least 1".into()));
+        }
+        if self.circuit.failures == 0 || self.circuit.trials == 0 {
+            return Err(Error::Config(
+                "circuit.failures and circuit.trials must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,182 @@
+//! Prometheus counters for the proxy: fixed arrays of atomics indexed by domain, backend and
+//! status class, so counting a request takes no lock and allocates nothing.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::decide::Backend;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// The proxy's counters.
+#[derive(Debug)]
+pub struct Metrics {
+    /// Route domains, then `none` for Magento's own URLs.
+    domains: Vec<String>,
+    /// [domain][backend][status class 1xx..5xx, 0 = no response]
+    requests: Vec<AtomicU64>,
+    /// [domain][backend][bucket…, +Inf]
+    latency: Vec<AtomicU64>,
+    /// [domain][backend] sum of microseconds
+    latency_sum_us: Vec<AtomicU64>,
+    /// [domain] reads retried on Magento after the new service failed
+    fallbacks: Vec<AtomicU64>,
+    /// Flag changes made through the admin API.
+    pub flag_changes: AtomicU64,
+}
+
+fn zeros(n: usize) -> Vec<AtomicU64> {
+    (0..n).map(|_| AtomicU64::new(0)).collect()
+}
+
+fn backend_index(b: Backend) -> usize {
+    match b {
+        Backend::Legacy => 0,
+        Backend::Modern => 1,
+    }
+}
+
+impl Metrics {
+    /// Counters for these route domains (plus `none`).
+    pub fn new(domains: &[String]) -> Self {
+        let mut all = domains.to_vec();
+        all.push("none".to_owned());
+        let d = all.len();
+        Self {
+            requests: zeros(d * 2 * 6),
+            latency: zeros(d * 2 * (BUCKETS.len() + 1)),
+            latency_sum_us: zeros(d * 2),
+            fallbacks: zeros(d),
+            domains: all,
+            flag_changes: AtomicU64::new(0),
+        }
+    }
+
+    /// The index of `none` (requests no route matched).
+    pub fn unrouted(&self) -> usize {
+        self.domains.len() - 1
+    }
+
+    /// Counts one finished request.
+    pub fn request(&self, domain: usize, backend: Backend, status: u16, seconds: f64) {
+        let b = backend_index(backend);
+        let class = if (100..600).contains(&status) {
+            usize::from(status / 100)
+        } else {
+            0
+        };
+        self.requests[(domain * 2 + b) * 6 + class].fetch_add(1, Ordering::Relaxed);
+        let bucket = BUCKETS
+            .iter()
+            .position(|le| seconds <= *le)
+            .unwrap_or(BUCKETS.len());
+        self.latency[(domain * 2 + b) * (BUCKETS.len() + 1) + bucket]
+            .fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_us[domain * 2 + b].fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a read retried on Magento.
+    pub fn fallback(&self, domain: usize) {
+        self.fallbacks[domain].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text; `circuits` are (service, state number) and `flags` the summaries'
+    /// (name, value) where value is the rollout percentage (100 for on, 0 for off).
+    pub fn render(
+        &self,
+        circuits: &[(String, u8)],
+        flags: &[(String, f64)],
+        flags_error: bool,
+    ) -> String {
+        let mut out = String::with_capacity(8192);
+        let backends = ["legacy", "modern"];
+        let classes = ["none", "1xx", "2xx", "3xx", "4xx", "5xx"];
+        out.push_str("# HELP ficus_proxy_requests_total Requests answered, by domain, backend and status class.\n");
+        out.push_str("# TYPE ficus_proxy_requests_total counter\n");
+        for (d, domain) in self.domains.iter().enumerate() {
+            for (b, backend) in backends.iter().enumerate() {
+                for (c, class) in classes.iter().enumerate() {
+                    let v = self.requests[(d * 2 + b) * 6 + c].load(Ordering::Relaxed);
+                    if v > 0 {
+                        let _ = writeln!(
+                            out,
+                            "ficus_proxy_requests_total{{domain=\"{domain}\",backend=\"{backend}\",status=\"{class}\"}} {v}"
+                        );
+                    }
+                }
+            }
+        }
+        out.push_str("# HELP ficus_proxy_request_seconds Time from the request's arrival to the end of its response, by domain and backend.\n");
+        out.push_str("# TYPE ficus_proxy_request_seconds histogram\n");
+        for (d, domain) in self.domains.iter().enumerate() {
+            for (b, backend) in backends.iter().enumerate() {
+                let base = (d * 2 + b) * (BUCKETS.len() + 1);
+                let mut cumulative = 0;
+                for (i, le) in BUCKETS.iter().enumerate() {
+                    cumulative += self.latency[base + i].load(Ordering::Relaxed);
+                    let _ = writeln!(
+                        out,
+                        "ficus_proxy_request_seconds_bucket{{domain=\"{domain}\",backend=\"{backend}\",le=\"{le}\"}} {cumulative}"
+                    );
+                }
+                cumulative += self.latency[base + BUCKETS.len()].load(Ordering::Relaxed);
+                let _ = writeln!(
+                    out,
+                    "ficus_proxy_request_seconds_bucket{{domain=\"{domain}\",backend=\"{backend}\",le=\"+Inf\"}} {cumulative}"
+                );
+                let sum = self.latency_sum_us[d * 2 + b].load(Ordering::Relaxed) as f64 / 1e6;
+                let _ = writeln!(
+                    out,
+                    "ficus_proxy_request_seconds_sum{{domain=\"{domain}\",backend=\"{backend}\"}} {sum}"
+                );
+                let _ = writeln!(
+                    out,
+                    "ficus_proxy_request_seconds_count{{domain=\"{domain}\",backend=\"{backend}\"}} {cumulative}"
+                );
+            }
+        }
+        out.push_str("# HELP ficus_proxy_fallbacks_total Reads the new service failed and Magento answered.\n");
+        out.push_str("# TYPE ficus_proxy_fallbacks_total counter\n");
+        for (d, domain) in self.domains.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "ficus_proxy_fallbacks_total{{domain=\"{domain}\"}} {}",
+                self.fallbacks[d].load(Ordering::Relaxed)
+            );
+        }
+        out.push_str("# HELP ficus_proxy_circuit_state A service's circuit: 0 closed, 1 open, 2 half-open.\n");
+        out.push_str("# TYPE ficus_proxy_circuit_state gauge\n");
+        for (service, state) in circuits {
+            let _ = writeln!(
+                out,
+                "ficus_proxy_circuit_state{{service=\"{service}\"}} {state}"
+            );
+        }
+        out.push_str(
+            "# HELP ficus_proxy_flag_rollout_percent Each flag's rollout (100 on, 0 off).\n",
+        );
+        out.push_str("# TYPE ficus_proxy_flag_rollout_percent gauge\n");
+        for (name, value) in flags {
+            let _ = writeln!(
+                out,
+                "ficus_proxy_flag_rollout_percent{{flag=\"{name}\"}} {value}"
+            );
+        }
+        out.push_str(
+            "# HELP ficus_proxy_flag_changes_total Flag changes made through the admin API.\n",
+        );
+        out.push_str("# TYPE ficus_proxy_flag_changes_total counter\n");
+        let _ = writeln!(
+            out,
+            "ficus_proxy_flag_changes_total {}",
+            self.flag_changes.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP ficus_proxy_flags_rejected 1 while the newest flag file or fetch was refused (the last good set is in use).\n");
+        out.push_str("# TYPE ficus_proxy_flags_rejected gauge\n");
+        let _ = writeln!(out, "ficus_proxy_flags_rejected {}", u8::from(flags_error));
+        out
+    }
+}

@@ -1,0 +1,397 @@
+//! The Pingora proxy: per request, route → decision → upstream, with the fallback of a failed
+//! read to Magento, the circuits, the stickiness cookie and the decision's headers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use ficus_flags::{Flags, Who};
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::prelude::{HttpPeer, ProxyHttp, Session};
+use pingora::{Error, ErrorType, Result};
+
+use crate::circuit::Circuit;
+use crate::config::Settings;
+use crate::decide::{Backend, Reason, decide, is_read};
+use crate::metrics::Metrics;
+use crate::routes::RouteTable;
+
+/// Headers only the proxy sets; copies arriving from clients are removed.
+const OVERRIDE_HEADER: &str = "x-ficus-backend";
+const TESTER_HEADER: &str = "x-ficus-tester";
+const REQUEST_ID: &str = "x-request-id";
+
+/// Everything the proxy shares between requests.
+#[derive(Debug)]
+pub struct FicusProxy {
+    /// The flags in use.
+    pub flags: Arc<Flags>,
+    /// The route table.
+    pub routes: RouteTable,
+    /// The new services' addresses, in the route table's service order.
+    pub services: Vec<(String, String)>,
+    /// One circuit per service, same order.
+    pub circuits: Vec<Circuit>,
+    /// Magento's backends.
+    pub magento: Vec<String>,
+    next_magento: AtomicUsize,
+    /// The counters.
+    pub metrics: Metrics,
+    cookie: String,
+    cookie_prefix: String,
+    set_cookie_suffix: String,
+    session_header: Option<String>,
+    tester_token: Option<String>,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    access_log: bool,
+}
+
+/// What one request carries through its phases.
+#[derive(Debug)]
+pub struct RequestCtx {
+    start: Instant,
+    request_id: String,
+    route: Option<usize>,
+    domain: usize,
+    backend: Backend,
+    reason: Reason,
+    read: bool,
+    fell_back: bool,
+    /// Set when the proxy should retry the request on Magento after this error.
+    retry_on_magento: bool,
+    new_session: Option<String>,
+    magento_tries: usize,
+}
+
+impl FicusProxy {
+    /// Builds the proxy from validated settings and loaded flags.
+    pub fn new(settings: &Settings, flags: Arc<Flags>) -> Result<Self, crate::Error> {
+        let services: Vec<(String, String)> = settings
+            .services
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let names: Vec<String> = services.iter().map(|(k, _)| k.clone()).collect();
+        let specs = settings
+            .routes
+            .clone()
+            .unwrap_or_else(crate::routes::default_routes);
+        let routes = RouteTable::new(specs, &names)?;
+        let metrics = Metrics::new(routes.domains());
+        let circuits = services
+            .iter()
+            .map(|_| Circuit::new(settings.circuit.settings()))
+            .collect();
+        let cookie = settings.stickiness.cookie.clone();
+        Ok(Self {
+            flags,
+            metrics,
+            services,
+            circuits,
+            magento: settings.magento.clone(),
+            next_magento: AtomicUsize::new(0),
+            cookie_prefix: format!("{cookie}="),
+            set_cookie_suffix: format!(
+                "; Path=/; Max-Age={}; HttpOnly; SameSite=Lax",
+                u64::from(settings.stickiness.cookie_days) * 86_400
+            ),
+            cookie,
+            session_header: settings
+                .stickiness
+                .header
+                .clone()
+                .map(|h| h.to_ascii_lowercase()),
+            tester_token: settings.tester_token.clone().filter(|t| !t.is_empty()),
+            connect_timeout: Duration::from_millis(settings.connect_timeout_ms),
+            read_timeout: Duration::from_millis(settings.read_timeout_ms),
+            access_log: settings.access_log,
+            routes,
+        })
+    }
+
+    /// The visitor's session key from the configured header or the cookie.
+    fn session_key<'a>(&self, req: &'a RequestHeader) -> Option<&'a str> {
+        if let Some(h) = &self.session_header
+            && let Some(v) = req.headers.get(h.as_str()).and_then(|v| v.to_str().ok())
+            && !v.is_empty()
+        {
+            return Some(v);
+        }
+        for header in req.headers.get_all(http::header::COOKIE) {
+            let Ok(text) = header.to_str() else { continue };
+            for pair in text.split(';') {
+                if let Some(value) = pair.trim_start().strip_prefix(self.cookie_prefix.as_str())
+                    && !value.is_empty()
+                {
+                    return Some(value);
+                }
+            }
+        }
+        None
+    }
+
+    /// The tester's backend, when the request carries the override and the right token.
+    fn tester(&self, req: &RequestHeader) -> Option<Backend> {
+        let wanted = Backend::parse(req.headers.get(OVERRIDE_HEADER)?.as_bytes())?;
+        let token = self.tester_token.as_deref()?;
+        let given = req.headers.get(TESTER_HEADER)?.as_bytes();
+        constant_time_eq(given, token.as_bytes()).then_some(wanted)
+    }
+
+    fn magento_peer(&self, ctx: &mut RequestCtx) -> Box<HttpPeer> {
+        let i = self.next_magento.fetch_add(1, Ordering::Relaxed);
+        ctx.magento_tries += 1;
+        self.peer(&self.magento[i % self.magento.len()])
+    }
+
+    fn peer(&self, addr: &str) -> Box<HttpPeer> {
+        let mut peer = HttpPeer::new(addr, false, String::new());
+        peer.options.connection_timeout = Some(self.connect_timeout);
+        peer.options.read_timeout = Some(self.read_timeout);
+        peer.options.idle_timeout = Some(Duration::from_secs(60));
+        Box::new(peer)
+    }
+
+    fn service_index(&self, ctx: &RequestCtx) -> Option<usize> {
+        ctx.route.map(|r| self.routes.routes()[r].service_index)
+    }
+
+    /// A read the new service failed: count it against its circuit and go to Magento.
+    fn fall_back(&self, ctx: &mut RequestCtx) {
+        if let Some(s) = self.service_index(ctx) {
+            self.circuits[s].failure(Instant::now());
+        }
+        ctx.backend = Backend::Legacy;
+        ctx.fell_back = true;
+        ctx.retry_on_magento = true;
+        self.metrics.fallback(ctx.domain);
+    }
+}
+
+/// Compares secrets without stopping at the first differing byte.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The Pingora service: the shared proxy behind an `Arc`, so the admin API sees the same flags,
+/// circuits and counters.
+#[derive(Debug, Clone)]
+pub struct Front(pub Arc<FicusProxy>);
+
+impl std::ops::Deref for Front {
+    type Target = FicusProxy;
+    fn deref(&self) -> &FicusProxy {
+        &self.0
+    }
+}
+
+#[async_trait]
+impl ProxyHttp for Front {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx {
+            start: Instant::now(),
+            request_id: String::new(),
+            route: None,
+            domain: self.metrics.unrouted(),
+            backend: Backend::Legacy,
+            reason: Reason::Unrouted,
+            read: true,
+            fell_back: false,
+            retry_on_magento: false,
+            new_session: None,
+            magento_tries: 0,
+        }
+    }
+
+    /// Decides the backend once, before any upstream is chosen.
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        let req = session.req_header();
+        ctx.request_id = match req.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
+            Some(id) if !id.is_empty() && id.len() <= 200 => id.to_owned(),
+            _ => uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let route = self.routes.position(req.uri.path());
+        ctx.route = route;
+        ctx.read = is_read(&req.method);
+        let Some(route_i) = route else {
+            return Ok(false);
+        };
+        let r = &self.routes.routes()[route_i];
+        ctx.domain = r.domain_index;
+        let existing = self.session_key(req);
+        if existing.is_none() {
+            ctx.new_session = Some(uuid::Uuid::new_v4().simple().to_string());
+        }
+        let session_id = existing.or(ctx.new_session.as_deref());
+        let who = Who {
+            user_id: None,
+            session_id,
+            remote_address: None,
+        };
+        let (mut backend, mut reason) = {
+            let flags = self.flags.snapshot();
+            decide(&flags, Some(r), &req.method, &who, self.tester(req))
+        };
+        if backend == Backend::Modern
+            && reason == Reason::Flag
+            && !self.circuits[r.service_index].allow(Instant::now())
+        {
+            backend = Backend::Legacy;
+            reason = Reason::CircuitOpen;
+        }
+        ctx.backend = backend;
+        ctx.reason = reason;
+        Ok(false)
+    }
+
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<Box<HttpPeer>> {
+        ctx.retry_on_magento = false;
+        match (ctx.backend, self.service_index(ctx)) {
+            (Backend::Modern, Some(s)) => Ok(self.peer(&self.services[s].1)),
+            _ => Ok(self.magento_peer(ctx)),
+        }
+    }
+
+    /// A refused or timed-out connection: a read on the new service goes to Magento (nothing was
+    /// sent, so this is always safe); a write does not. Another Magento backend is tried when one
+    /// refuses.
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut RequestCtx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        match ctx.backend {
+            Backend::Modern if ctx.read && !ctx.fell_back => {
+                self.fall_back(ctx);
+                e.set_retry(true);
+            }
+            Backend::Modern => {
+                if let Some(s) = self.service_index(ctx) {
+                    self.circuits[s].failure(Instant::now());
+                }
+            }
+            Backend::Legacy => e.set_retry(ctx.magento_tries < self.magento.len()),
+        }
+        e
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        upstream: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        upstream.remove_header(OVERRIDE_HEADER);
+        upstream.remove_header(TESTER_HEADER);
+        upstream.insert_header(REQUEST_ID, ctx.request_id.as_str())?;
+        Ok(())
+    }
+
+    /// A 5xx from the new service on a read is retried on Magento before anything reaches the
+    /// client.
+    async fn upstream_response_filter(
+        &self,
+        _session: &mut Session,
+        upstream: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        if ctx.backend != Backend::Modern {
+            return Ok(());
+        }
+        let status = upstream.status.as_u16();
+        if status >= 500 {
+            if ctx.read && !ctx.fell_back {
+                self.fall_back(ctx);
+                return Err(Error::explain(
+                    ErrorType::HTTPStatus(status),
+                    "the new service failed a read; retrying on Magento",
+                ));
+            }
+            if let Some(s) = self.service_index(ctx) {
+                self.circuits[s].failure(Instant::now());
+            }
+        } else if let Some(s) = self.service_index(ctx) {
+            self.circuits[s].success(Instant::now());
+        }
+        Ok(())
+    }
+
+    fn error_while_proxy(
+        &self,
+        peer: &HttpPeer,
+        session: &mut Session,
+        e: Box<Error>,
+        ctx: &mut RequestCtx,
+        client_reused: bool,
+    ) -> Box<Error> {
+        let mut e = e.more_context(format!("Peer: {peer}"));
+        if ctx.retry_on_magento {
+            e.set_retry(true);
+        } else if ctx.backend == Backend::Modern && ctx.read && !ctx.fell_back {
+            // The new service broke the connection on a read before answering: Magento answers.
+            self.fall_back(ctx);
+            e.set_retry(true);
+        } else if !session.req_header().method.is_idempotent()
+            || session.as_ref().retry_buffer_truncated()
+        {
+            e.set_retry(false);
+        } else {
+            e.retry.decide_reuse(client_reused);
+        }
+        e
+    }
+
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        response.insert_header(OVERRIDE_HEADER, ctx.backend.as_str())?;
+        response.insert_header(REQUEST_ID, ctx.request_id.as_str())?;
+        if let Some(sid) = &ctx.new_session {
+            let cookie = format!("{}={sid}{}", self.cookie, self.set_cookie_suffix);
+            response.append_header(http::header::SET_COOKIE, cookie)?;
+        }
+        Ok(())
+    }
+
+    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        let seconds = ctx.start.elapsed().as_secs_f64();
+        self.metrics
+            .request(ctx.domain, ctx.backend, status, seconds);
+        if self.access_log {
+            let req = session.req_header();
+            let route = ctx
+                .route
+                .map(|r| self.routes.routes()[r].spec.pattern.as_str());
+            let domain = ctx
+                .route
+                .map(|r| self.routes.routes()[r].spec.domain.as_str());
+            let line = serde_json::json!({
+                "request_id": ctx.request_id,
+                "method": req.method.as_str(),
+                "path": req.uri.path(),
+                "route": route,
+                "domain": domain,
+                "backend": ctx.backend.as_str(),
+                "reason": ctx.reason.as_str(),
+                "fallback": ctx.fell_back,
+                "status": status,
+                "ms": (seconds * 1e6).round() / 1e3,
+            });
+            println!("{line}");
+        }
+    }
+}
