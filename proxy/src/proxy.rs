@@ -337,7 +337,11 @@ impl ProxyHttp for Front {
         let mut e = e.more_context(format!("Peer: {peer}"));
         if ctx.retry_on_magento {
             e.set_retry(true);
-        } else if ctx.backend == Backend::Modern && ctx.read && !ctx.fell_back {
+        } else if ctx.backend == Backend::Modern
+            && ctx.read
+            && !ctx.fell_back
+            && session.response_written().is_none()
+        {
             // The new service broke the connection on a read before answering: Magento answers.
             self.fall_back(ctx);
             e.set_retry(true);
