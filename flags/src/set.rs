@@ -1,6 +1,6 @@
 //! One immutable set of flags: Unleash's client-API JSON, compiled once by Unleash's own engine.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use unleash_types::client_features::{ClientFeature, ClientFeatures, ClientFeaturesDelta, Context};
 use unleash_yggdrasil::state::EnrichedContext;
@@ -54,23 +54,16 @@ impl FlagSet {
     /// Parses the JSON of Unleash's `GET /api/client/features` (or of `/api/client/delta`, which
     /// is applied to an empty set). `origin` names where the text came from, for the error.
     pub fn parse(json: &str, origin: &str) -> Result<Self, Error> {
-        let value: serde_json::Value =
-            serde_json::from_str(json).map_err(|source| Error::Malformed {
-                origin: origin.to_owned(),
-                source,
-            })?;
+        let malformed = |source| Error::Malformed {
+            origin: origin.to_owned(),
+            source,
+        };
+        let value: serde_json::Value = serde_json::from_str(json).map_err(malformed)?;
         let features = if value.get("events").is_some() && value.get("features").is_none() {
-            let delta: ClientFeaturesDelta =
-                serde_json::from_value(value).map_err(|source| Error::Malformed {
-                    origin: origin.to_owned(),
-                    source,
-                })?;
+            let delta: ClientFeaturesDelta = serde_json::from_value(value).map_err(malformed)?;
             ClientFeatures::create_from_delta(&delta)
         } else {
-            serde_json::from_value(value).map_err(|source| Error::Malformed {
-                origin: origin.to_owned(),
-                source,
-            })?
+            serde_json::from_value(value).map_err(malformed)?
         };
         check_names(&features, origin)?;
         Ok(Self::from_features(features))
@@ -79,7 +72,7 @@ impl FlagSet {
     /// Compiles a set of flags. Strategies Unleash's engine cannot compile evaluate to off, as in
     /// every Unleash SDK; they are kept as [`FlagSet::warnings`].
     pub fn from_features(features: ClientFeatures) -> Self {
-        let engine = EngineState::initial_state(chrono_now());
+        let engine = EngineState::initial_state(chrono::Utc::now());
         let warnings = engine
             .take_state(unleash_yggdrasil::UpdateMessage::FullResponse(
                 features.clone(),
@@ -147,7 +140,7 @@ impl FlagSet {
 /// Flag names are keys in logs, metrics and the admin API's paths: they must be non-empty and
 /// unique.
 fn check_names(features: &ClientFeatures, origin: &str) -> Result<(), Error> {
-    let mut seen = HashMap::with_capacity(features.features.len());
+    let mut seen = HashSet::with_capacity(features.features.len());
     for feature in &features.features {
         if feature.name.is_empty() {
             return Err(Error::Invalid {
@@ -155,7 +148,7 @@ fn check_names(features: &ClientFeatures, origin: &str) -> Result<(), Error> {
                 problem: "a flag has an empty name".to_owned(),
             });
         }
-        if seen.insert(feature.name.as_str(), ()).is_some() {
+        if !seen.insert(feature.name.as_str()) {
             return Err(Error::Invalid {
                 origin: origin.to_owned(),
                 problem: format!("flag {:?} is defined twice", feature.name),
@@ -163,8 +156,4 @@ fn check_names(features: &ClientFeatures, origin: &str) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
 }

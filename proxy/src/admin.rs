@@ -69,8 +69,7 @@ impl Admin {
         let Some(given) = value.as_bytes().strip_prefix(b"Bearer ") else {
             return false;
         };
-        let want = self.token.as_bytes();
-        given.len() == want.len() && given.iter().zip(want).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+        crate::proxy::constant_time_eq(given, self.token.as_bytes())
     }
 
     fn flags(&self) -> Response<Vec<u8>> {

@@ -67,24 +67,20 @@ pub fn load_flags(settings: &Settings) -> Result<Arc<Flags>, Error> {
 pub fn run(settings: Settings, upgrade: bool) -> Result<(), Error> {
     let flags = load_flags(&settings)?;
     let shared = Arc::new(FicusProxy::new(&settings, flags)?);
+    // Pingora's pid file and upgrade socket, one pair per listening address.
+    let run_file = |ext: &str| {
+        let name = format!(
+            "ficus-proxy-{}.{ext}",
+            settings.listen.replace([':', '.'], "_")
+        );
+        std::env::temp_dir().join(name).display().to_string()
+    };
     let conf = ServerConf {
         threads: settings.threads,
         grace_period_seconds: Some(settings.grace_period_seconds),
         graceful_shutdown_timeout_seconds: Some(settings.shutdown_timeout_seconds),
-        pid_file: std::env::temp_dir()
-            .join(format!(
-                "ficus-proxy-{}.pid",
-                settings.listen.replace([':', '.'], "_")
-            ))
-            .display()
-            .to_string(),
-        upgrade_sock: std::env::temp_dir()
-            .join(format!(
-                "ficus-proxy-{}.sock",
-                settings.listen.replace([':', '.'], "_")
-            ))
-            .display()
-            .to_string(),
+        pid_file: run_file("pid"),
+        upgrade_sock: run_file("sock"),
         ..ServerConf::default()
     };
     let opt = Opt {

@@ -6,6 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::decide::Backend;
 
+/// The backends' labels, in `Backend` index order.
+const BACKENDS: [&str; 2] = ["legacy", "modern"];
+
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -92,91 +95,125 @@ impl Metrics {
         flags_error: bool,
     ) -> String {
         let mut out = String::with_capacity(8192);
-        let backends = ["legacy", "modern"];
         let classes = ["none", "1xx", "2xx", "3xx", "4xx", "5xx"];
-        out.push_str("# HELP ficus_proxy_requests_total Requests answered, by domain, backend and status class.\n");
-        out.push_str("# TYPE ficus_proxy_requests_total counter\n");
-        for (d, domain) in self.domains.iter().enumerate() {
-            for (b, backend) in backends.iter().enumerate() {
-                for (c, class) in classes.iter().enumerate() {
-                    let v = self.requests[(d * 2 + b) * 6 + c].load(Ordering::Relaxed);
-                    if v > 0 {
-                        let _ = writeln!(
-                            out,
-                            "ficus_proxy_requests_total{{domain=\"{domain}\",backend=\"{backend}\",status=\"{class}\"}} {v}"
-                        );
-                    }
-                }
-            }
-        }
-        out.push_str("# HELP ficus_proxy_request_seconds Time from the request's arrival to the end of its response, by domain and backend.\n");
-        out.push_str("# TYPE ficus_proxy_request_seconds histogram\n");
-        for (d, domain) in self.domains.iter().enumerate() {
-            for (b, backend) in backends.iter().enumerate() {
-                let base = (d * 2 + b) * (BUCKETS.len() + 1);
-                let mut cumulative = 0;
-                for (i, le) in BUCKETS.iter().enumerate() {
-                    cumulative += self.latency[base + i].load(Ordering::Relaxed);
+        let series = || {
+            self.domains
+                .iter()
+                .enumerate()
+                .flat_map(move |(d, domain)| {
+                    BACKENDS.iter().enumerate().map(move |(b, backend)| {
+                        (
+                            d * 2 + b,
+                            format!("domain=\"{domain}\",backend=\"{backend}\""),
+                        )
+                    })
+                })
+        };
+        family(
+            &mut out,
+            "ficus_proxy_requests_total",
+            "counter",
+            "Requests answered, by domain, backend and status class.",
+        );
+        for (i, labels) in series() {
+            for (c, class) in classes.iter().enumerate() {
+                let v = self.requests[i * 6 + c].load(Ordering::Relaxed);
+                if v > 0 {
                     let _ = writeln!(
                         out,
-                        "ficus_proxy_request_seconds_bucket{{domain=\"{domain}\",backend=\"{backend}\",le=\"{le}\"}} {cumulative}"
+                        "ficus_proxy_requests_total{{{labels},status=\"{class}\"}} {v}"
                     );
                 }
-                cumulative += self.latency[base + BUCKETS.len()].load(Ordering::Relaxed);
-                let _ = writeln!(
-                    out,
-                    "ficus_proxy_request_seconds_bucket{{domain=\"{domain}\",backend=\"{backend}\",le=\"+Inf\"}} {cumulative}"
-                );
-                let sum = self.latency_sum_us[d * 2 + b].load(Ordering::Relaxed) as f64 / 1e6;
-                let _ = writeln!(
-                    out,
-                    "ficus_proxy_request_seconds_sum{{domain=\"{domain}\",backend=\"{backend}\"}} {sum}"
-                );
-                let _ = writeln!(
-                    out,
-                    "ficus_proxy_request_seconds_count{{domain=\"{domain}\",backend=\"{backend}\"}} {cumulative}"
-                );
             }
         }
-        out.push_str("# HELP ficus_proxy_fallbacks_total Reads the new service failed and Magento answered.\n");
-        out.push_str("# TYPE ficus_proxy_fallbacks_total counter\n");
-        for (d, domain) in self.domains.iter().enumerate() {
+        family(
+            &mut out,
+            "ficus_proxy_request_seconds",
+            "histogram",
+            "Time from the request's arrival to the end of its response, by domain and backend.",
+        );
+        for (i, labels) in series() {
+            let base = i * (BUCKETS.len() + 1);
+            let mut cumulative = 0;
+            for (j, le) in BUCKETS
+                .iter()
+                .map(f64::to_string)
+                .chain(["+Inf".to_owned()])
+                .enumerate()
+            {
+                cumulative += self.latency[base + j].load(Ordering::Relaxed);
+                let _ = writeln!(
+                    out,
+                    "ficus_proxy_request_seconds_bucket{{{labels},le=\"{le}\"}} {cumulative}"
+                );
+            }
+            let sum = self.latency_sum_us[i].load(Ordering::Relaxed) as f64 / 1e6;
+            let _ = writeln!(out, "ficus_proxy_request_seconds_sum{{{labels}}} {sum}");
             let _ = writeln!(
                 out,
-                "ficus_proxy_fallbacks_total{{domain=\"{domain}\"}} {}",
-                self.fallbacks[d].load(Ordering::Relaxed)
+                "ficus_proxy_request_seconds_count{{{labels}}} {cumulative}"
             );
         }
-        out.push_str("# HELP ficus_proxy_circuit_state A service's circuit: 0 closed, 1 open, 2 half-open.\n");
-        out.push_str("# TYPE ficus_proxy_circuit_state gauge\n");
+        family(
+            &mut out,
+            "ficus_proxy_fallbacks_total",
+            "counter",
+            "Reads the new service failed and Magento answered.",
+        );
+        for (d, domain) in self.domains.iter().enumerate() {
+            let v = self.fallbacks[d].load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "ficus_proxy_fallbacks_total{{domain=\"{domain}\"}} {v}"
+            );
+        }
+        family(
+            &mut out,
+            "ficus_proxy_circuit_state",
+            "gauge",
+            "A service's circuit: 0 closed, 1 open, 2 half-open.",
+        );
         for (service, state) in circuits {
             let _ = writeln!(
                 out,
                 "ficus_proxy_circuit_state{{service=\"{service}\"}} {state}"
             );
         }
-        out.push_str(
-            "# HELP ficus_proxy_flag_rollout_percent Each flag's rollout (100 on, 0 off).\n",
+        family(
+            &mut out,
+            "ficus_proxy_flag_rollout_percent",
+            "gauge",
+            "Each flag's rollout (100 on, 0 off).",
         );
-        out.push_str("# TYPE ficus_proxy_flag_rollout_percent gauge\n");
         for (name, value) in flags {
             let _ = writeln!(
                 out,
                 "ficus_proxy_flag_rollout_percent{{flag=\"{name}\"}} {value}"
             );
         }
-        out.push_str(
-            "# HELP ficus_proxy_flag_changes_total Flag changes made through the admin API.\n",
+        family(
+            &mut out,
+            "ficus_proxy_flag_changes_total",
+            "counter",
+            "Flag changes made through the admin API.",
         );
-        out.push_str("# TYPE ficus_proxy_flag_changes_total counter\n");
         let _ = writeln!(
             out,
             "ficus_proxy_flag_changes_total {}",
             self.flag_changes.load(Ordering::Relaxed)
         );
-        out.push_str("# HELP ficus_proxy_flags_rejected 1 while the newest flag file or fetch was refused (the last good set is in use).\n");
-        out.push_str("# TYPE ficus_proxy_flags_rejected gauge\n");
+        family(
+            &mut out,
+            "ficus_proxy_flags_rejected",
+            "gauge",
+            "1 while the newest flag file or fetch was refused (the last good set is in use).",
+        );
         let _ = writeln!(out, "ficus_proxy_flags_rejected {}", u8::from(flags_error));
         out
     }
+}
+
+/// A metric family's `# HELP` and `# TYPE` lines.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }

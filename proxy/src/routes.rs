@@ -143,23 +143,15 @@ mod tests {
     fn magento_urls_map_to_domains() {
         let t = table();
         let domain = |p: &str| t.route(p).map(|r| r.spec.domain.clone());
-        assert_eq!(
-            domain("/rest/V1/products/24-MB01").as_deref(),
-            Some("catalog")
-        );
-        assert_eq!(
-            domain("/rest/default/V1/products").as_deref(),
-            Some("catalog")
-        );
-        assert_eq!(
-            domain("/rest/all/V1/categories/3").as_deref(),
-            Some("catalog")
-        );
-        assert_eq!(
-            domain("/rest/de_store/V1/customers/me").as_deref(),
-            Some("customer")
-        );
-        assert_eq!(domain("/rest/V1/orders/17").as_deref(), Some("order"));
+        for (path, want) in [
+            ("/rest/V1/products/24-MB01", "catalog"),
+            ("/rest/default/V1/products", "catalog"),
+            ("/rest/all/V1/categories/3", "catalog"),
+            ("/rest/de_store/V1/customers/me", "customer"),
+            ("/rest/V1/orders/17", "order"),
+        ] {
+            assert_eq!(domain(path).as_deref(), Some(want), "{path}");
+        }
         for magento in [
             "/",
             "/women.html",

@@ -10,11 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ficus_eav_extract::lookup::Lookup;
-use ficus_eav_extract::{Options, SinkSpec};
 use ficus_id_map::magento::MagentoDsn;
 use ficus_magento_fixture::Edition;
 use ficus_magento_fixture::testing::{magento_store, pg_database};
-use ficus_services::Position;
 use ficus_services::catalog::Catalog;
 
 const ADMIN: &str = "admin-secret";
@@ -316,25 +314,9 @@ fn stores(name: &str) -> Stores {
     let (tx, rx) = std::sync::mpsc::channel();
     let magento = Upstream::start(|| async move {
         let magento = magento_store(&name, "small", 11, Edition::Ce).await;
-        let out =
-            std::env::temp_dir().join(format!("ficus-proxy-{name}-{}.jsonl", std::process::id()));
-        let summary = ficus_eav_extract::extract(
-            &Options {
-                admin: true,
-                ..Options::new(
-                    MagentoDsn::parse(&magento).expect("dsn"),
-                    SinkSpec::Jsonl(out.clone()),
-                )
-            },
-            |_| {},
-            std::future::pending(),
-        )
-        .await
-        .expect("extract");
-        let snap = summary.position.expect("binlog on");
-        let at = Position::from_binlog(&snap.file, snap.position).expect("position");
-        let text = std::fs::read_to_string(&out).expect("documents");
-        let _ = std::fs::remove_file(&out);
+        let extracted = ficus_magento_standin::testing::extract(&magento, None).await;
+        let _ = std::fs::remove_file(&extracted.path);
+        let (text, at) = (extracted.text, extracted.at);
         tx.send((name, text, at)).expect("send");
         let lookup = Lookup::open(
             MagentoDsn::parse(&magento).expect("dsn"),
@@ -506,7 +488,12 @@ fn the_proxy_splits_sticks_falls_back_and_rolls_back() {
                 &[("Cookie", &cookie), ("Content-Type", "application/json")],
                 "{}",
             );
-            assert_eq!(a.backend(), "legacy", "{method} by visitor {v}");
+            assert_eq!(
+                a.backend(),
+                "legacy",
+                "{method} by visitor {v} ({})",
+                a.status
+            );
         }
     }
 

@@ -5,8 +5,6 @@
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 
-use ficus_eav_extract::{Options, SinkSpec};
-use ficus_id_map::magento::MagentoDsn;
 use ficus_magento_fixture::Edition;
 use ficus_magento_fixture::testing::*;
 use ficus_services::Position;
@@ -182,24 +180,8 @@ impl Backfill {
         let target = pg_database(name).await;
         let customer_target = pg_database(&format!("{name}_cust")).await;
         let order_target = pg_database(&format!("{name}_ord")).await;
-        let out = std::env::temp_dir().join(format!("ficus-{name}-{}.jsonl", std::process::id()));
-        let summary = ficus_eav_extract::extract(
-            &Options {
-                chunk_size: 500,
-                admin: true,
-                ..Options::new(
-                    MagentoDsn::parse(&magento).expect("dsn"),
-                    SinkSpec::Jsonl(out.clone()),
-                )
-            },
-            |_| {},
-            std::future::pending(),
-        )
-        .await
-        .expect("extract");
-        let snapshot = summary.position.expect("binlog on");
-        let at = Position::from_binlog(&snapshot.file, snapshot.position).expect("position");
-        let text = std::fs::read_to_string(&out).expect("documents");
+        let extracted = ficus_magento_standin::testing::extract(&magento, Some(500)).await;
+        let (out, text, at) = (extracted.path, extracted.text, extracted.at);
         let catalog = Catalog::connect(&target).await.expect("connect");
         catalog.migrate().await.expect("migrate");
         catalog.migrate().await.expect("migrate twice is a no-op");

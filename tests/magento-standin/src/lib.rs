@@ -182,3 +182,49 @@ async fn order(State(app): Shared, Path(id): Path<String>) -> Response {
 async fn order_in(State(app): Shared, Path((store, id)): Path<(String, String)>) -> Response {
     app.by_id(Kind::Order, Some(store), &id).await
 }
+
+/// For the tests that put a back-filled service beside the stand-in.
+pub mod testing {
+    use std::path::PathBuf;
+
+    use ficus_eav_extract::{Options, SinkSpec};
+    use ficus_id_map::magento::MagentoDsn;
+    use ficus_services::Position;
+
+    /// Every document of a Magento store, as a back-fill applies them.
+    #[derive(Debug)]
+    pub struct Extracted {
+        /// The JSONL file (with its manifest beside it); the caller removes it.
+        pub path: PathBuf,
+        /// The file's lines.
+        pub text: String,
+        /// The snapshot's binlog position, at which the documents are written.
+        pub at: Position,
+    }
+
+    /// Extracts every entity of every store view of `magento` (the admin store included) to a
+    /// JSONL file in the temporary directory named after the database, `chunk_size` entities a
+    /// chunk (eav-extract's default when `None`).
+    ///
+    /// # Panics
+    /// When the extract fails or the binlog is off: a test cannot go on without the documents.
+    pub async fn extract(magento: &str, chunk_size: Option<usize>) -> Extracted {
+        let dsn = MagentoDsn::parse(magento).expect("dsn");
+        let database = magento.rsplit('/').next().unwrap_or("magento");
+        let path = std::env::temp_dir().join(format!("ficus-{database}.jsonl"));
+        let mut options = Options {
+            admin: true,
+            ..Options::new(dsn, SinkSpec::Jsonl(path.clone()))
+        };
+        if let Some(chunk_size) = chunk_size {
+            options.chunk_size = chunk_size;
+        }
+        let summary = ficus_eav_extract::extract(&options, |_| {}, std::future::pending())
+            .await
+            .expect("extract");
+        let snapshot = summary.position.expect("binlog on");
+        let at = Position::from_binlog(&snapshot.file, snapshot.position).expect("position");
+        let text = std::fs::read_to_string(&path).expect("documents");
+        Extracted { path, text, at }
+    }
+}

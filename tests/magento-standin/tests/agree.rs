@@ -7,11 +7,9 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use ficus_eav_extract::lookup::Lookup;
-use ficus_eav_extract::{Options, SinkSpec};
 use ficus_id_map::magento::MagentoDsn;
 use ficus_magento_fixture::Edition;
 use ficus_magento_fixture::testing::*;
-use ficus_services::Position;
 use ficus_services::catalog::Catalog;
 use ficus_services::customer::Customers;
 use ficus_services::order::Orders;
@@ -51,30 +49,15 @@ async fn the_standin_answers_what_the_services_answer() {
     let catalog_db = pg_database("standin").await;
     let customer_db = pg_database("standin_cust").await;
     let order_db = pg_database("standin_ord").await;
-    let out = std::env::temp_dir().join(format!("ficus-standin-{}.jsonl", std::process::id()));
-    let summary = ficus_eav_extract::extract(
-        &Options {
-            chunk_size: 300,
-            admin: true,
-            ..Options::new(
-                MagentoDsn::parse(&magento).expect("dsn"),
-                SinkSpec::Jsonl(out.clone()),
-            )
-        },
-        |_| {},
-        std::future::pending(),
-    )
-    .await
-    .expect("extract");
-    let snap = summary.position.expect("binlog on");
-    let at = Position::from_binlog(&snap.file, snap.position).expect("position");
+    let extracted = ficus_magento_standin::testing::extract(&magento, Some(300)).await;
+    let at = extracted.at;
     let catalog = Catalog::connect(&catalog_db).await.expect("connect");
     catalog.migrate().await.expect("migrate");
     let customers = Customers::connect(&customer_db).await.expect("connect");
     customers.migrate().await.expect("migrate");
     let orders = Orders::connect(&order_db).await.expect("connect");
     orders.migrate().await.expect("migrate");
-    let text = std::fs::read_to_string(&out).expect("documents");
+    let text = &extracted.text;
     let mut docs = Vec::new();
     for line in text.lines() {
         let v: Value = serde_json::from_str(line).expect("json");
@@ -172,7 +155,8 @@ async fn the_standin_answers_what_the_services_answer() {
     );
 
     drop((catalog, customers, orders));
-    let _ = std::fs::remove_file(&out);
+    let out = &extracted.path;
+    let _ = std::fs::remove_file(out);
     let _ = std::fs::remove_file(out.with_extension("jsonl.manifest.json"));
     let _ = std::fs::remove_file(out.with_extension("jsonl.checkpoint.json"));
     drop_pg(&catalog_db).await;
