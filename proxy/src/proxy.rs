@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use ficus_flags::{Flags, Who};
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::{HttpPeer, ProxyHttp, Session};
-use pingora::{Error, ErrorType, Result};
+use pingora::protocols::http::error_resp::gen_error_response;
+use pingora::proxy::FailToProxy;
+use pingora::{Error, ErrorSource, ErrorType, Result};
 
 use crate::circuit::Circuit;
 use crate::config::Settings;
@@ -353,6 +355,41 @@ impl ProxyHttp for Front {
             e.retry.decide_reuse(client_reused);
         }
         e
+    }
+
+    /// Pingora's own error answers (a refused Magento, a broken write) carry the decision's
+    /// headers too, so every response says which backend it was meant for.
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        ctx: &mut RequestCtx,
+    ) -> FailToProxy {
+        let code = match e.etype() {
+            ErrorType::HTTPStatus(code) => *code,
+            _ => match e.esource() {
+                ErrorSource::Upstream => 502,
+                ErrorSource::Downstream => match e.etype() {
+                    ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed => 0,
+                    _ => 400,
+                },
+                ErrorSource::Internal | ErrorSource::Unset => 500,
+            },
+        };
+        if code > 0 {
+            let mut response = gen_error_response(code);
+            // Both values were valid header values when the request arrived.
+            let _ = response.insert_header(OVERRIDE_HEADER, ctx.backend.as_str());
+            let _ = response.insert_header(REQUEST_ID, ctx.request_id.as_str());
+            let _ = session
+                .as_downstream_mut()
+                .write_error_response(response, bytes::Bytes::new())
+                .await;
+        }
+        FailToProxy {
+            error_code: code,
+            can_reuse_downstream: false,
+        }
     }
 
     async fn response_filter(
