@@ -2,305 +2,20 @@
 //! (read live from a generated Magento in MariaDB) and the catalog service (back-filled into
 //! PostgreSQL) — driven over HTTP/1.1, with its flags moved through the admin API and the file.
 
-use std::collections::HashMap;
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::TcpListener;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use common::*;
 
 use ficus_eav_extract::lookup::Lookup;
 use ficus_id_map::magento::MagentoDsn;
 use ficus_magento_fixture::Edition;
 use ficus_magento_fixture::testing::{magento_store, pg_database};
 use ficus_services::catalog::Catalog;
-
-const ADMIN: &str = "admin-secret";
-const TESTER: &str = "tester-secret";
-
-/// One HTTP/1.1 response.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn backend(&self) -> &str {
-        self.headers
-            .get("x-ficus-backend")
-            .map_or("", String::as_str)
-    }
-}
-
-/// A keep-alive HTTP/1.1 client on one connection (reconnects when the server closes it).
-struct Client {
-    addr: SocketAddr,
-    conn: Option<BufReader<TcpStream>>,
-}
-
-impl Client {
-    fn new(addr: SocketAddr) -> Self {
-        Self { addr, conn: None }
-    }
-
-    fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
-        for attempt in 0..3 {
-            if self.conn.is_none() {
-                let stream = TcpStream::connect(self.addr).expect("connect to the proxy");
-                stream.set_read_timeout(Some(Duration::from_secs(20))).ok();
-                self.conn = Some(BufReader::new(stream));
-            }
-            let mut request = format!(
-                "{method} {path} HTTP/1.1\r\nHost: shop.test\r\nContent-Length: {}\r\n",
-                body.len()
-            );
-            for (k, v) in headers {
-                request.push_str(&format!("{k}: {v}\r\n"));
-            }
-            request.push_str("\r\n");
-            request.push_str(body);
-            let conn = self.conn.as_mut().expect("connected");
-            if conn.get_mut().write_all(request.as_bytes()).is_err() {
-                self.conn = None;
-                continue;
-            }
-            match read_response(conn, method == "HEAD") {
-                Some(answer) => {
-                    if answer
-                        .headers
-                        .get("connection")
-                        .is_some_and(|c| c.eq_ignore_ascii_case("close"))
-                    {
-                        self.conn = None;
-                    }
-                    return answer;
-                }
-                None => {
-                    // A kept-alive connection the server had closed: only a fresh one counts.
-                    self.conn = None;
-                    assert!(attempt < 2, "{method} {path}: no response");
-                }
-            }
-        }
-        panic!("{method} {path}: no response on three connections");
-    }
-
-    fn get(&mut self, path: &str, headers: &[(&str, &str)]) -> Answer {
-        self.send("GET", path, headers, "")
-    }
-}
-
-fn read_response(conn: &mut BufReader<TcpStream>, head_only: bool) -> Option<Answer> {
-    let mut line = String::new();
-    if conn.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let status: u16 = line.split_whitespace().nth(1)?.parse().ok()?;
-    let mut headers = HashMap::new();
-    loop {
-        let mut h = String::new();
-        conn.read_line(&mut h).ok()?;
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        let (k, v) = h.split_once(':')?;
-        let key = k.trim().to_ascii_lowercase();
-        let value = v.trim().to_owned();
-        headers
-            .entry(key)
-            .and_modify(|old: &mut String| {
-                old.push_str(", ");
-                old.push_str(&value);
-            })
-            .or_insert(value);
-    }
-    let mut body = Vec::new();
-    if head_only || status == 204 || status == 304 {
-    } else if headers
-        .get("transfer-encoding")
-        .is_some_and(|t| t.contains("chunked"))
-    {
-        loop {
-            let mut size = String::new();
-            conn.read_line(&mut size).ok()?;
-            let n = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
-            let mut chunk = vec![0; n + 2];
-            conn.read_exact(&mut chunk).ok()?;
-            if n == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..n]);
-        }
-    } else if let Some(n) = headers
-        .get("content-length")
-        .and_then(|n| n.parse::<usize>().ok())
-    {
-        body.resize(n, 0);
-        conn.read_exact(&mut body).ok()?;
-    }
-    Some(Answer {
-        status,
-        headers,
-        body,
-    })
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-/// An axum app served on a runtime of its own, so the test can kill it (every socket closed).
-struct Upstream {
-    addr: SocketAddr,
-    runtime: Option<tokio::runtime::Runtime>,
-}
-
-impl Upstream {
-    /// Builds the app on the upstream's own runtime (its database pools live there too).
-    fn start<F: std::future::Future<Output = axum::Router>>(make: impl FnOnce() -> F) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let (listener, app) = runtime.block_on(async {
-            let app = make().await;
-            (
-                tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("listen"),
-                app,
-            )
-        });
-        let addr = listener.local_addr().expect("addr");
-        runtime.spawn(async move { axum::serve(listener, app).await });
-        Self {
-            addr,
-            runtime: Some(runtime),
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
-        }
-    }
-}
-
-/// The proxy binary, killed on drop.
-struct Proxy {
-    child: Child,
-    addr: SocketAddr,
-    admin: SocketAddr,
-    flags: PathBuf,
-    dir: PathBuf,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn flag_file(reads: u8, writes: u8) -> String {
-    let rollout = |name: &str, p: u8| {
-        format!(
-            r#"{{"name": "{name}", "enabled": true, "strategies": [{{"name": "flexibleRollout",
-            "constraints": [], "parameters": {{"rollout": "{p}", "stickiness": "default", "groupId": "{name}"}}}}]}}"#
-        )
-    };
-    format!(
-        r#"{{"version": 2, "features": [{}, {}, {{"name": "ficus.kill", "enabled": false, "strategies": [{{"name": "default"}}]}}]}}"#,
-        rollout("ficus.catalog.reads", reads),
-        rollout("ficus.catalog.writes", writes)
-    )
-}
-
-fn start_proxy(
-    name: &str,
-    magento: &[SocketAddr],
-    catalog: SocketAddr,
-    reads: u8,
-    extra: &str,
-) -> Proxy {
-    let dir = std::env::temp_dir().join(format!("ficus-proxy-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    let flags = dir.join("flags.json");
-    std::fs::write(&flags, flag_file(reads, 0)).expect("flags");
-    let (port, admin_port) = (free_port(), free_port());
-    let magento: Vec<String> = magento.iter().map(|a| format!("\"{a}\"")).collect();
-    let settings = format!(
-        r#"listen = "127.0.0.1:{port}"
-admin_listen = "127.0.0.1:{admin_port}"
-admin_token = "{ADMIN}"
-tester_token = "{TESTER}"
-threads = 2
-grace_period_seconds = 0
-shutdown_timeout_seconds = 1
-magento = [{}]
-access_log = false
-audit_log = "audit.jsonl"
-connect_timeout_ms = 500
-{extra}
-[services]
-catalog = "{catalog}"
-customer = "127.0.0.1:9"
-order = "127.0.0.1:9"
-
-[flags]
-file = "flags.json"
-poll_ms = 50
-"#,
-        magento.join(", ")
-    );
-    let config = dir.join("proxy.toml");
-    std::fs::write(&config, settings).expect("settings");
-    let child = Command::new(env!("CARGO_BIN_EXE_ficus-proxy"))
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("ficus-proxy starts");
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let admin: SocketAddr = format!("127.0.0.1:{admin_port}").parse().expect("addr");
-    let started = Instant::now();
-    while TcpStream::connect(admin).is_err() || TcpStream::connect(addr).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "ficus-proxy did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Proxy {
-        child,
-        addr,
-        admin,
-        flags,
-        dir,
-    }
-}
-
-fn set_flag(proxy: &Proxy, flag: &str, body: &str) -> Answer {
-    Client::new(proxy.admin).send(
-        "PUT",
-        &format!("/flags/{flag}"),
-        &[
-            ("Authorization", &format!("Bearer {ADMIN}")),
-            ("x-ficus-operator", "test"),
-        ],
-        body,
-    )
-}
 
 /// Magento in MariaDB behind the stand-in, and the catalog service back-filled from it.
 struct Stores {
@@ -397,7 +112,13 @@ fn split(proxy: &Proxy, path: &str, visitors: std::ops::Range<usize>, threads: u
 #[test]
 fn the_proxy_splits_sticks_falls_back_and_rolls_back() {
     let mut stores = stores("proxy");
-    let proxy = start_proxy("main", &[stores.magento.addr], stores.catalog.addr, 0, "");
+    let proxy = start_proxy(
+        "main",
+        &[stores.magento.addr],
+        stores.catalog.addr,
+        FlagsFrom::File(0),
+        "",
+    );
     let sku = stores.sku.clone();
 
     // Both backends answer the same product byte for byte; the header says who answered.
@@ -734,7 +455,7 @@ fn a_failing_service_s_reads_go_to_magento_and_its_circuit_opens() {
         "5xx",
         &[stores.magento.addr],
         failing_addr,
-        100,
+        FlagsFrom::File(100),
         "[circuit]\nfailures = 5\nopen_seconds = 2\ntrials = 2\n",
     );
     let path = format!("/rest/V1/products/{}", stores.sku);
