@@ -59,16 +59,28 @@ pub fn pg_server() -> String {
 }
 
 /// Runs one statement on the server's `postgres` database.
+///
+/// `DROP DATABASE … WITH (FORCE)` cannot end a superuser's backend, and an autovacuum worker is
+/// one: a database left by an earlier run whose process id this run reuses can be under
+/// autovacuum just then. That refusal is retried for a few seconds, while the worker finishes.
 #[cfg(feature = "postgres")]
 async fn pg_admin(sql: String) {
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(&format!("{}/postgres", pg_server()))
         .await
         .expect("connect postgres");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
-        .execute(&mut conn)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    for attempt in 1.. {
+        match sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+            .execute(&mut conn)
+            .await
+        {
+            Ok(_) => return,
+            Err(e) if attempt < 50 && e.to_string().contains("pg_signal_backend") => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{sql}: {e}"),
+        }
+    }
 }
 
 /// Creates an empty PostgreSQL database named after `test`; returns its DSN.
