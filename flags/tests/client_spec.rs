@@ -19,7 +19,7 @@ fn spec_dir() -> PathBuf {
 fn read(path: &std::path::Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}. Install the suite with scripts/setup-client-spec (scripts/test does).",
+            "{}: {e}. Install the suite with scripts/setup-npm (scripts/test does).",
             path.display()
         )
     });
