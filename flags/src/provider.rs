@@ -192,10 +192,22 @@ impl Flags {
     /// Checks the source once: a changed file or a new fetch is parsed and swapped in; a bad one
     /// is kept as the last error and printed. Returns whether a new set is in use.
     pub fn refresh(&self) -> bool {
-        let loaded = match &self.source {
-            Source::File(path) => match std::fs::read(path) {
+        // Unleash is asked outside the lock (no operator writes to it, and a slow server must not
+        // hold up `last_error`); a file is read under it, so a file read just before an
+        // operator's change was written is never swapped in after it.
+        let fetched = match &self.source {
+            Source::Unleash(unleash) => Some(fetch(unleash).and_then(|(set, bytes)| {
+                write_atomically(&unleash.backup, &bytes)?;
+                Ok((set, bytes))
+            })),
+            Source::File(_) => None,
+        };
+        let mut written = self.lock();
+        let loaded = match (&self.source, fetched) {
+            (_, Some(fetched)) => fetched,
+            (Source::File(path), None) => match std::fs::read(path) {
                 Ok(bytes) => {
-                    if bytes == self.lock().bytes {
+                    if bytes == written.bytes {
                         return false;
                     }
                     parse_bytes(&bytes, &path.display().to_string()).map(|set| (set, bytes))
@@ -205,12 +217,8 @@ impl Flags {
                     source: e,
                 }),
             },
-            Source::Unleash(unleash) => fetch(unleash).and_then(|(set, bytes)| {
-                write_atomically(&unleash.backup, &bytes)?;
-                Ok((set, bytes))
-            }),
+            (Source::Unleash(_), None) => return false,
         };
-        let mut written = self.lock();
         match loaded {
             Ok((set, bytes)) => {
                 written.last_error = None;

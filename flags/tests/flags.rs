@@ -281,3 +281,37 @@ fn an_unreachable_unleash_falls_back_to_its_backup_and_refuses_changes() {
     assert!(!flags.refresh());
     assert!(flags.last_error().is_some());
 }
+
+/// The watcher never puts back a file it read just before an operator's change was written: each
+/// change is in use from the moment `apply` returns until the next change.
+#[test]
+fn the_watcher_never_undoes_a_change() {
+    let dir = temp_dir("race");
+    let path = dir.join("flags.json");
+    std::fs::write(&path, rollout_json("ficus.kill", 0, "default")).expect("write");
+    let flags = Flags::load(Source::File(path)).expect("load");
+    let _watch = flags.watch(Duration::from_micros(100));
+    let who = Who {
+        session_id: Some("s"),
+        ..Who::default()
+    };
+    for i in 0..300 {
+        let on = i % 2 == 0;
+        let change = if on {
+            Change::Rollout(100)
+        } else {
+            Change::Off
+        };
+        flags
+            .apply(names::KILL, change, "test", "race")
+            .expect("apply");
+        for _ in 0..20 {
+            assert_eq!(
+                flags.snapshot().is_enabled(names::KILL, &who),
+                on,
+                "change {i} was undone"
+            );
+            std::thread::yield_now();
+        }
+    }
+}
