@@ -124,7 +124,11 @@ impl PipelineError {
             | PipelineError::Magento(ficus_eav_extract::Error::IdMap(
                 ficus_id_map::Error::MysqlConnect { source, .. },
             )) => mysql_transient(source),
-            PipelineError::Service(ficus_services::Error::Db { cause, .. }) => pg_transient(cause),
+            PipelineError::Service(ficus_services::Error::Db { cause, .. })
+            | PipelineError::Service(ficus_services::Error::Migrate {
+                cause: sqlx::migrate::MigrateError::Execute(cause),
+                ..
+            }) => pg_transient(cause),
             // A broker down or a group rebalancing.
             PipelineError::Kafka(_) => true,
             _ => false,
