@@ -28,6 +28,11 @@ pub struct Settings {
     /// Worker threads of the proxy service.
     #[serde(default = "one")]
     pub threads: usize,
+    /// Whether the proxy's threads steal each other's work (one shared tokio runtime) or each
+    /// keeps its own connections on its own runtime, as nginx's workers do (the default: measured
+    /// cheaper per request, see BENCHMARKS.md).
+    #[serde(default)]
+    pub work_stealing: bool,
     /// Seconds Pingora waits after SIGTERM before it stops accepting (Pingora's default is 300).
     #[serde(default = "five")]
     pub grace_period_seconds: u64,

@@ -77,6 +77,7 @@ pub fn run(settings: Settings, upgrade: bool) -> Result<(), Error> {
     };
     let conf = ServerConf {
         threads: settings.threads,
+        work_stealing: settings.work_stealing,
         grace_period_seconds: Some(settings.grace_period_seconds),
         graceful_shutdown_timeout_seconds: Some(settings.shutdown_timeout_seconds),
         pid_file: run_file("pid"),

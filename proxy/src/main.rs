@@ -5,6 +5,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// glibc's malloc and free were a tenth of the proxy's CPU under load; mimalloc halves that
+// (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The Pingora front door that moves Magento's traffic domain by domain.
 #[derive(Debug, Parser)]
 #[command(name = "ficus-proxy", version)]

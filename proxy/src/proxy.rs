@@ -33,6 +33,11 @@ pub struct FicusProxy {
     pub routes: RouteTable,
     /// The new services' addresses, in the route table's service order.
     pub services: Vec<(String, String)>,
+    /// The new services as Pingora peers, same order (built once: an address is parsed at start,
+    /// not per request).
+    service_peers: Vec<HttpPeer>,
+    /// Magento's backends as Pingora peers.
+    magento_peers: Vec<HttpPeer>,
     /// One circuit per service, same order.
     pub circuits: Vec<Circuit>,
     /// Magento's backends.
@@ -45,8 +50,6 @@ pub struct FicusProxy {
     set_cookie_suffix: String,
     session_header: Option<String>,
     tester_token: Option<String>,
-    connect_timeout: Duration,
-    read_timeout: Duration,
     access_log: bool,
 }
 
@@ -87,7 +90,19 @@ impl FicusProxy {
             .map(|_| Circuit::new(settings.circuit.settings()))
             .collect();
         let cookie = settings.stickiness.cookie.clone();
+        let connect_timeout = Duration::from_millis(settings.connect_timeout_ms);
+        let read_timeout = Duration::from_millis(settings.read_timeout_ms);
+        let peer = |addr: &str| peer(addr, connect_timeout, read_timeout);
         Ok(Self {
+            service_peers: services
+                .iter()
+                .map(|(_, a)| peer(a))
+                .collect::<Result<_, _>>()?,
+            magento_peers: settings
+                .magento
+                .iter()
+                .map(|a| peer(a))
+                .collect::<Result<_, _>>()?,
             flags,
             metrics,
             services,
@@ -106,8 +121,6 @@ impl FicusProxy {
                 .clone()
                 .map(|h| h.to_ascii_lowercase()),
             tester_token: settings.tester_token.clone().filter(|t| !t.is_empty()),
-            connect_timeout: Duration::from_millis(settings.connect_timeout_ms),
-            read_timeout: Duration::from_millis(settings.read_timeout_ms),
             access_log: settings.access_log,
             routes,
         })
@@ -145,15 +158,7 @@ impl FicusProxy {
     fn magento_peer(&self, ctx: &mut RequestCtx) -> Box<HttpPeer> {
         let i = self.next_magento.fetch_add(1, Ordering::Relaxed);
         ctx.magento_tries += 1;
-        self.peer(&self.magento[i % self.magento.len()])
-    }
-
-    fn peer(&self, addr: &str) -> Box<HttpPeer> {
-        let mut peer = HttpPeer::new(addr, false, String::new());
-        peer.options.connection_timeout = Some(self.connect_timeout);
-        peer.options.read_timeout = Some(self.read_timeout);
-        peer.options.idle_timeout = Some(Duration::from_secs(60));
-        Box::new(peer)
+        Box::new(self.magento_peers[i % self.magento_peers.len()].clone())
     }
 
     fn service_index(&self, ctx: &RequestCtx) -> Option<usize> {
@@ -170,6 +175,29 @@ impl FicusProxy {
         ctx.retry_on_magento = true;
         self.metrics.fallback(ctx.domain);
     }
+}
+
+/// An upstream as a Pingora peer with the proxy's timeouts. `addr` is an `ip:port` (checked by
+/// the settings' validation; checked again here so a bad one is an error, not a panic).
+fn peer(
+    addr: &str,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+) -> Result<HttpPeer, crate::Error> {
+    let sock: std::net::SocketAddr = addr.parse().map_err(|_| {
+        crate::Error::Config(format!("{addr:?} is not host:port with an IP address"))
+    })?;
+    let mut peer = HttpPeer::new(sock, false, String::new());
+    peer.options.connection_timeout = Some(connect_timeout);
+    peer.options.read_timeout = Some(read_timeout);
+    peer.options.idle_timeout = Some(Duration::from_secs(60));
+    Ok(peer)
+}
+
+/// A random 128-bit id as 32 hex digits, from the thread's CSPRNG (no system call per id, unlike
+/// a fresh `getrandom` per UUID, which cost a system call per request).
+fn random_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
 }
 
 /// Compares secrets without stopping at the first differing byte.
@@ -214,7 +242,7 @@ impl ProxyHttp for Front {
         let req = session.req_header();
         ctx.request_id = match req.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
             Some(id) if !id.is_empty() && id.len() <= 200 => id.to_owned(),
-            _ => uuid::Uuid::new_v4().simple().to_string(),
+            _ => random_id(),
         };
         let route = self.routes.position(req.uri.path());
         ctx.route = route;
@@ -226,7 +254,7 @@ impl ProxyHttp for Front {
         ctx.domain = r.domain_index;
         let existing = self.session_key(req);
         if existing.is_none() {
-            ctx.new_session = Some(uuid::Uuid::new_v4().simple().to_string());
+            ctx.new_session = Some(random_id());
         }
         let session_id = existing.or(ctx.new_session.as_deref());
         let who = Who {
@@ -257,7 +285,7 @@ impl ProxyHttp for Front {
     ) -> Result<Box<HttpPeer>> {
         ctx.retry_on_magento = false;
         match (ctx.backend, self.service_index(ctx)) {
-            (Backend::Modern, Some(s)) => Ok(self.peer(&self.services[s].1)),
+            (Backend::Modern, Some(s)) => Ok(Box::new(self.service_peers[s].clone())),
             _ => Ok(self.magento_peer(ctx)),
         }
     }
