@@ -71,6 +71,47 @@ pub struct Settings {
     /// Where flag changes are appended (JSON lines: who, when, from, to, why).
     #[serde(default)]
     pub audit_log: Option<PathBuf>,
+    /// Magento's tokens validated at the edge and the identity passed to the services.
+    #[serde(default)]
+    pub auth: AuthSettings,
+    /// Requests per second per client IP and per customer.
+    #[serde(default)]
+    pub rate_limit: RateLimitSettings,
+}
+
+/// Edge authentication: Magento's JWT key and the services' shared secret.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// `crypt/key` from Magento's `app/etc/env.php` (or `FICUS_PROXY_MAGENTO_CRYPT_KEY`); the
+    /// proxy derives Magento's JWT key from it. Without it, every request carrying a bearer token
+    /// goes to Magento.
+    #[serde(default)]
+    pub magento_crypt_key: Option<String>,
+    /// Magento's `webapi/jwtauth/jwt_alg` (HS256 by default).
+    #[serde(default)]
+    pub algorithm: crate::auth::Algorithm,
+    /// The secret the services expect in `x-ficus-gateway-secret` (or
+    /// `FICUS_PROXY_GATEWAY_SECRET`); without it the services see every caller as a guest.
+    #[serde(default)]
+    pub gateway_secret: Option<String>,
+}
+
+/// Rate limits; 0 turns a limit off.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Requests per second one client IP may send.
+    #[serde(default)]
+    pub per_ip: u32,
+    /// Requests per second one customer (by validated token) may send.
+    #[serde(default)]
+    pub per_customer: u32,
+    /// A header that carries the client's IP when the proxy sits behind a load balancer or CDN
+    /// (its first comma-separated value is used, e.g. `x-forwarded-for`). Only set it when that
+    /// hop overwrites the header: clients can send any value.
+    #[serde(default)]
+    pub client_ip_header: Option<String>,
 }
 
 /// Where the flags come from: a file (the default) or an Unleash server.
@@ -109,6 +150,10 @@ pub struct StickinessSettings {
     /// The cookie's lifetime in days.
     #[serde(default = "year")]
     pub cookie_days: u32,
+    /// A validated customer token makes the customer id Unleash's `userId`, so a customer keeps
+    /// their backend across devices (flags with stickiness `default` or `userId`).
+    #[serde(default = "yes")]
+    pub customer: bool,
 }
 
 impl Default for StickinessSettings {
@@ -117,6 +162,7 @@ impl Default for StickinessSettings {
             cookie: cookie(),
             header: None,
             cookie_days: year(),
+            customer: true,
         }
     }
 }
@@ -212,6 +258,12 @@ impl Settings {
         if let Some(token) = env("FICUS_PROXY_UNLEASH_TOKEN") {
             settings.flags.unleash_token = Some(token);
         }
+        if let Some(key) = env("FICUS_PROXY_MAGENTO_CRYPT_KEY") {
+            settings.auth.magento_crypt_key = Some(key);
+        }
+        if let Some(secret) = env("FICUS_PROXY_GATEWAY_SECRET") {
+            settings.auth.gateway_secret = Some(secret);
+        }
         // Relative flag and log paths are relative to the settings file.
         let base = path.parent().unwrap_or(Path::new("."));
         for p in [
@@ -284,6 +336,20 @@ impl Settings {
                     "flags: set exactly one of file (the default) and unleash_url".into(),
                 ));
             }
+        }
+        if let Some(key) = &self.auth.magento_crypt_key
+            && key.split_whitespace().next().is_none()
+        {
+            return Err(Error::Config(
+                "auth.magento_crypt_key is empty: give crypt/key from app/etc/env.php".into(),
+            ));
+        }
+        if let Some(h) = &self.rate_limit.client_ip_header
+            && http::HeaderName::from_bytes(h.as_bytes()).is_err()
+        {
+            return Err(Error::Config(format!(
+                "rate_limit.client_ip_header = {h:?} is not a header name"
+            )));
         }
         if self.flags.poll_ms == 0 {
             return Err(Error::Config("flags.poll_ms must be at least 1".into()));

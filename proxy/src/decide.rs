@@ -47,6 +47,10 @@ pub enum Reason {
     CircuitOpen,
     /// The domain's reads or writes flag.
     Flag,
+    /// The request carries a bearer token the proxy could not verify: Magento decides.
+    UnverifiedToken,
+    /// Refused with 429 by a rate limit.
+    RateLimited,
 }
 
 impl Reason {
@@ -58,6 +62,8 @@ impl Reason {
             Reason::Override => "override",
             Reason::CircuitOpen => "circuit_open",
             Reason::Flag => "flag",
+            Reason::UnverifiedToken => "unverified_token",
+            Reason::RateLimited => "rate_limited",
         }
     }
 }

@@ -15,9 +15,11 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod auth;
 pub mod circuit;
 pub mod config;
 pub mod decide;
+pub mod limits;
 pub mod metrics;
 pub mod proxy;
 pub mod routes;

@@ -29,6 +29,10 @@ pub struct Metrics {
     fallbacks: Vec<AtomicU64>,
     /// Flag changes made through the admin API.
     pub flag_changes: AtomicU64,
+    /// Requests refused with 429: [per IP, per customer].
+    pub rate_limited: [AtomicU64; 2],
+    /// Requests whose bearer token the proxy could not verify (sent to Magento).
+    pub unverified_tokens: AtomicU64,
 }
 
 fn zeros(n: usize) -> Vec<AtomicU64> {
@@ -55,6 +59,8 @@ impl Metrics {
             fallbacks: zeros(d),
             domains: all,
             flag_changes: AtomicU64::new(0),
+            rate_limited: [AtomicU64::new(0), AtomicU64::new(0)],
+            unverified_tokens: AtomicU64::new(0),
         }
     }
 
@@ -209,6 +215,30 @@ impl Metrics {
             "1 while the newest flag file or fetch was refused (the last good set is in use).",
         );
         let _ = writeln!(out, "ficus_proxy_flags_rejected {}", u8::from(flags_error));
+        family(
+            &mut out,
+            "ficus_proxy_rate_limited_total",
+            "counter",
+            "Requests refused with 429, by the limit they went over.",
+        );
+        for (i, limit) in ["ip", "customer"].iter().enumerate() {
+            let v = self.rate_limited[i].load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "ficus_proxy_rate_limited_total{{limit=\"{limit}\"}} {v}"
+            );
+        }
+        family(
+            &mut out,
+            "ficus_proxy_unverified_tokens_total",
+            "counter",
+            "Requests with a bearer token the proxy could not verify, sent to Magento.",
+        );
+        let _ = writeln!(
+            out,
+            "ficus_proxy_unverified_tokens_total {}",
+            self.unverified_tokens.load(Ordering::Relaxed)
+        );
         out
     }
 }

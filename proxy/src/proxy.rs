@@ -13,9 +13,11 @@ use pingora::protocols::http::error_resp::gen_error_response;
 use pingora::proxy::FailToProxy;
 use pingora::{Error, ErrorSource, ErrorType, Result};
 
+use crate::auth::{self, Identity, Rejected, TokenKey};
 use crate::circuit::Circuit;
 use crate::config::Settings;
 use crate::decide::{Backend, Reason, decide, is_read};
+use crate::limits::{Limits, Over, TOO_MANY_BODY};
 use crate::metrics::Metrics;
 use crate::routes::RouteTable;
 
@@ -51,6 +53,16 @@ pub struct FicusProxy {
     session_header: Option<String>,
     tester_token: Option<String>,
     access_log: bool,
+    /// Magento's JWT key, when configured.
+    token_key: Option<TokenKey>,
+    /// The secret the services expect from the proxy.
+    gateway_secret: Option<String>,
+    /// A validated customer is the flags' `userId`.
+    sticky_customer: bool,
+    /// The rate limits, when any is on.
+    limits: Option<Limits>,
+    /// Where the client IP is read from when not the socket's peer.
+    client_ip_header: Option<http::HeaderName>,
 }
 
 /// What one request carries through its phases.
@@ -68,6 +80,10 @@ pub struct RequestCtx {
     retry_on_magento: bool,
     new_session: Option<String>,
     magento_tries: usize,
+    /// The caller a valid Magento token named.
+    identity: Option<Identity>,
+    /// Why the request's bearer token was not accepted.
+    rejected: Option<Rejected>,
 }
 
 impl FicusProxy {
@@ -122,6 +138,23 @@ impl FicusProxy {
                 .map(|h| h.to_ascii_lowercase()),
             tester_token: settings.tester_token.clone().filter(|t| !t.is_empty()),
             access_log: settings.access_log,
+            token_key: settings
+                .auth
+                .magento_crypt_key
+                .as_deref()
+                .map(|k| TokenKey::from_crypt_key(k, settings.auth.algorithm)),
+            gateway_secret: settings
+                .auth
+                .gateway_secret
+                .clone()
+                .filter(|s| !s.is_empty()),
+            sticky_customer: settings.stickiness.customer,
+            limits: Limits::new(&settings.rate_limit),
+            client_ip_header: settings
+                .rate_limit
+                .client_ip_header
+                .as_deref()
+                .and_then(|h| http::HeaderName::from_bytes(h.as_bytes()).ok()),
             routes,
         })
     }
@@ -161,6 +194,53 @@ impl FicusProxy {
         Box::new(self.magento_peers[i % self.magento_peers.len()].clone())
     }
 
+    /// The client's IP: the configured header's first value, else the socket's peer.
+    fn client_ip(&self, session: &Session) -> Option<std::net::IpAddr> {
+        if let Some(h) = &self.client_ip_header
+            && let Some(ip) = session
+                .req_header()
+                .headers
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.trim().parse().ok())
+        {
+            return Some(ip);
+        }
+        session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map(std::net::SocketAddr::ip)
+    }
+
+    /// Answers 429 in Magento's REST error shape.
+    async fn too_many(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        over: Over,
+    ) -> Result<bool> {
+        let i = match over {
+            Over::Ip => 0,
+            Over::Customer => 1,
+        };
+        self.metrics.rate_limited[i].fetch_add(1, Ordering::Relaxed);
+        ctx.reason = Reason::RateLimited;
+        let body = bytes::Bytes::from_static(TOO_MANY_BODY.as_bytes());
+        let mut resp = ResponseHeader::build(429, Some(5))?;
+        resp.insert_header(
+            http::header::CONTENT_TYPE,
+            "application/json; charset=utf-8",
+        )?;
+        resp.insert_header(http::header::CONTENT_LENGTH, body.len())?;
+        resp.insert_header(http::header::RETRY_AFTER, "1")?;
+        resp.insert_header(OVERRIDE_HEADER, Backend::Legacy.as_str())?;
+        resp.insert_header(REQUEST_ID, ctx.request_id.as_str())?;
+        session.write_response_header(Box::new(resp), false).await?;
+        session.write_response_body(Some(body), true).await?;
+        Ok(true)
+    }
+
     fn service_index(&self, ctx: &RequestCtx) -> Option<usize> {
         ctx.route.map(|r| self.routes.routes()[r].service_index)
     }
@@ -192,6 +272,13 @@ fn peer(
     peer.options.read_timeout = Some(read_timeout);
     peer.options.idle_timeout = Some(Duration::from_secs(60));
     Ok(peer)
+}
+
+/// Seconds since the Unix epoch (a token's `exp` is compared with it).
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// A random 128-bit id as 32 hex digits, from the thread's CSPRNG (no system call per id, unlike
@@ -234,6 +321,8 @@ impl ProxyHttp for Front {
             retry_on_magento: false,
             new_session: None,
             magento_tries: 0,
+            identity: None,
+            rejected: None,
         }
     }
 
@@ -244,25 +333,60 @@ impl ProxyHttp for Front {
             Some(id) if !id.is_empty() && id.len() <= 200 => id.to_owned(),
             _ => random_id(),
         };
+        if let Some(token) = req
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| auth::bearer(v.as_bytes()))
+        {
+            match &self.token_key {
+                Some(key) => match key.verify(token, unix_now()) {
+                    Ok(identity) => ctx.identity = Some(identity),
+                    Err(why) => ctx.rejected = Some(why),
+                },
+                None => ctx.rejected = Some(Rejected::NoKey),
+            }
+        }
         let route = self.routes.position(req.uri.path());
         ctx.route = route;
         ctx.read = is_read(&req.method);
+        if let Some(r) = route {
+            ctx.domain = self.routes.routes()[r].domain_index;
+        }
+        if let Some(limits) = &self.limits {
+            let customer = match ctx.identity {
+                Some(Identity::Customer(id)) => Some(id),
+                _ => None,
+            };
+            if let Some(over) = limits.check(self.client_ip(session), customer) {
+                return self.too_many(session, ctx, over).await;
+            }
+        }
+        let req = session.req_header();
         let Some(route_i) = route else {
             return Ok(false);
         };
         let r = &self.routes.routes()[route_i];
-        ctx.domain = r.domain_index;
         let existing = self.session_key(req);
         if existing.is_none() {
             ctx.new_session = Some(random_id());
         }
         let session_id = existing.or(ctx.new_session.as_deref());
+        let customer_key = match ctx.identity {
+            Some(Identity::Customer(id)) if self.sticky_customer => Some(id.to_string()),
+            _ => None,
+        };
         let who = Who {
-            user_id: None,
+            user_id: customer_key.as_deref(),
             session_id,
             remote_address: None,
         };
-        let (mut backend, mut reason) = {
+        let (mut backend, mut reason) = if ctx.rejected.is_some() {
+            // A token the proxy cannot vouch for: Magento answers it as it always has.
+            self.metrics
+                .unverified_tokens
+                .fetch_add(1, Ordering::Relaxed);
+            (Backend::Legacy, Reason::UnverifiedToken)
+        } else {
             let flags = self.flags.snapshot();
             decide(&flags, Some(r), &req.method, &who, self.tester(req))
         };
@@ -323,7 +447,18 @@ impl ProxyHttp for Front {
     ) -> Result<()> {
         upstream.remove_header(OVERRIDE_HEADER);
         upstream.remove_header(TESTER_HEADER);
+        // Only the proxy says who the caller is.
+        upstream.remove_header(auth::IDENTITY_HEADER);
+        upstream.remove_header(auth::SECRET_HEADER);
         upstream.insert_header(REQUEST_ID, ctx.request_id.as_str())?;
+        if ctx.backend == Backend::Modern
+            && let Some(secret) = &self.gateway_secret
+        {
+            upstream.insert_header(auth::SECRET_HEADER, secret.as_str())?;
+            if let Some(identity) = ctx.identity {
+                upstream.insert_header(auth::IDENTITY_HEADER, identity.header_value())?;
+            }
+        }
         Ok(())
     }
 
@@ -457,6 +592,8 @@ impl ProxyHttp for Front {
                 "backend": ctx.backend.as_str(),
                 "reason": ctx.reason.as_str(),
                 "fallback": ctx.fell_back,
+                "caller": ctx.identity.map(Identity::header_value),
+                "token_rejected": ctx.rejected.map(Rejected::as_str),
                 "status": status,
                 "ms": (seconds * 1e6).round() / 1e3,
             });

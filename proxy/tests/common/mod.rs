@@ -232,11 +232,34 @@ pub enum FlagsFrom<'a> {
     Settings(&'a str),
 }
 
-/// Starts the ficus-proxy binary in a directory of its own and waits until it listens.
+/// Starts the ficus-proxy binary in a directory of its own and waits until it listens, with the
+/// catalog service at `catalog` (the other services unreachable).
 pub fn start_proxy(
     name: &str,
     magento: &[SocketAddr],
     catalog: SocketAddr,
+    flags_from: FlagsFrom<'_>,
+    extra: &str,
+) -> Proxy {
+    let unreachable: SocketAddr = "127.0.0.1:9".parse().expect("addr");
+    start_proxy_with(
+        name,
+        magento,
+        &[
+            ("catalog", catalog),
+            ("customer", unreachable),
+            ("order", unreachable),
+        ],
+        flags_from,
+        extra,
+    )
+}
+
+/// [`start_proxy`] with each service's address given.
+pub fn start_proxy_with(
+    name: &str,
+    magento: &[SocketAddr],
+    services: &[(&str, SocketAddr)],
     flags_from: FlagsFrom<'_>,
     extra: &str,
 ) -> Proxy {
@@ -267,14 +290,17 @@ audit_log = "audit.jsonl"
 connect_timeout_ms = 500
 {extra}
 [services]
-catalog = "{catalog}"
-customer = "127.0.0.1:9"
-order = "127.0.0.1:9"
+{}
 
 [flags]
 {flags_settings}
 "#,
-        magento.join(", ")
+        magento.join(", "),
+        services
+            .iter()
+            .map(|(name, addr)| format!("{name} = \"{addr}\""))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     let config = dir.join("proxy.toml");
     std::fs::write(&config, settings).expect("settings");
