@@ -1,6 +1,7 @@
 //! The admin API, on its own listener, every path but `/healthz` behind the bearer token:
-//! `GET /flags`, `PUT /flags/<name>`, `GET /routes`, `GET /metrics`. Every flag change is appended
-//! to the audit log.
+//! `GET /flags`, `PUT /flags/<name>`, `GET /routes`, `POST /reload` (re-reads the settings file's
+//! routes and upstreams), `GET /metrics`. Every flag change and reload is appended to the audit
+//! log.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use pingora::protocols::http::ServerSession;
 use serde::Deserialize;
 
 use crate::proxy::FicusProxy;
+use crate::table::Table;
 
 /// The admin application.
 #[derive(Debug)]
@@ -24,8 +26,55 @@ pub struct Admin {
     pub proxy: Arc<FicusProxy>,
     /// The bearer token.
     pub token: String,
-    /// Where flag changes are appended.
+    /// Where flag changes and reloads are appended.
     pub audit_log: Option<PathBuf>,
+    /// The settings file `POST /reload` re-reads.
+    pub settings_path: Option<PathBuf>,
+}
+
+/// Seconds since the Unix epoch, with milliseconds (as the flag changes' `at`).
+fn unix_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The operator named in `x-ficus-operator` (for the audit log).
+fn operator(session: &ServerSession) -> String {
+    session
+        .req_header()
+        .headers
+        .get("x-ficus-operator")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("admin-api")
+        .to_owned()
+}
+
+/// The table as `GET /routes` shows it.
+fn routes_json(table: &Table) -> serde_json::Value {
+    let routes: Vec<_> = table
+        .routes
+        .routes()
+        .iter()
+        .map(|r| {
+            let service = &table.services[r.service_index];
+            serde_json::json!({
+                "pattern": r.spec.pattern,
+                "domain": r.spec.domain,
+                "service": service.name,
+                "upstream": service.addr,
+                "healthy": service.health.is_healthy(),
+                "reads_flag": r.reads_flag,
+                "writes_flag": r.writes_flag,
+            })
+        })
+        .collect();
+    let magento: Vec<_> = table
+        .magento
+        .iter()
+        .map(|m| serde_json::json!({"upstream": m.addr, "healthy": m.health.is_healthy()}))
+        .collect();
+    serde_json::json!({ "routes": routes, "magento": magento, "unmatched": "magento" })
 }
 
 /// `PUT /flags/<name>`'s body.
@@ -90,37 +139,78 @@ impl Admin {
     }
 
     fn routes(&self) -> Response<Vec<u8>> {
-        let routes: Vec<_> = self
-            .proxy
-            .routes
-            .routes()
-            .iter()
-            .map(|r| {
-                let (name, addr) = &self.proxy.services[r.service_index];
-                serde_json::json!({
-                    "pattern": r.spec.pattern,
-                    "domain": r.spec.domain,
-                    "service": name,
-                    "upstream": addr,
-                    "reads_flag": r.reads_flag,
-                    "writes_flag": r.writes_flag,
-                })
-            })
-            .collect();
-        json(
-            StatusCode::OK,
-            serde_json::json!({ "routes": routes, "magento": self.proxy.magento, "unmatched": "magento" }),
-        )
+        json(StatusCode::OK, routes_json(&self.proxy.table()))
+    }
+
+    /// Re-reads the settings file and swaps in its routes and upstreams.
+    fn reload(&self, session: &ServerSession) -> Response<Vec<u8>> {
+        let who = operator(session);
+        let Some(path) = &self.settings_path else {
+            return message(
+                StatusCode::CONFLICT,
+                "this proxy was not started from a settings file",
+            );
+        };
+        let settings = match crate::Settings::from_file(path) {
+            Ok(s) => s,
+            Err(e) => {
+                return message(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!("{e}; the routes in use are unchanged"),
+                );
+            }
+        };
+        match self.proxy.reload(&settings) {
+            Ok(table) => {
+                let event = serde_json::json!({
+                    "event": "reload", "who": who,
+                    "at": unix_seconds(), "settings": path.display().to_string(),
+                });
+                println!("{event}");
+                self.audit(&event);
+                json(StatusCode::OK, routes_json(&table))
+            }
+            Err(e) => message(
+                StatusCode::CONFLICT,
+                &format!("{e}; the routes in use are unchanged"),
+            ),
+        }
+    }
+
+    /// Appends one JSON line to the audit log (a failure is reported, the change stays in use).
+    fn audit(&self, line: &serde_json::Value) {
+        let Some(path) = &self.audit_log else { return };
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| writeln!(f, "{line}"));
+        if let Err(e) = written {
+            eprintln!(
+                "{}",
+                serde_json::json!({"level": "error", "event": "audit_log",
+                    "message": format!("{}: {e}; the change is in use but not in the audit log", path.display())})
+            );
+        }
     }
 
     fn metrics(&self) -> Response<Vec<u8>> {
         let now = Instant::now();
-        let circuits: Vec<(String, u8)> = self
-            .proxy
+        let table = self.proxy.table();
+        let circuits: Vec<(String, u8)> = table
             .services
             .iter()
-            .zip(&self.proxy.circuits)
-            .map(|((name, _), c)| (name.clone(), c.state(now).as_number()))
+            .filter_map(|u| {
+                u.circuit
+                    .as_ref()
+                    .map(|c| (u.name.clone(), c.state(now).as_number()))
+            })
+            .collect();
+        let health: Vec<(String, String, bool)> = table
+            .services
+            .iter()
+            .chain(&table.magento)
+            .map(|u| (u.name.clone(), u.addr.clone(), u.health.is_healthy()))
             .collect();
         let flags: Vec<(String, f64)> = self
             .proxy
@@ -136,10 +226,12 @@ impl Admin {
                 (s.name, value)
             })
             .collect();
-        let text =
-            self.proxy
-                .metrics
-                .render(&circuits, &flags, self.proxy.flags.last_error().is_some());
+        let text = self.proxy.metrics.render(
+            &circuits,
+            &health,
+            &flags,
+            self.proxy.flags.last_error().is_some(),
+        );
         Response::builder()
             .status(StatusCode::OK)
             .header("content-type", "text/plain; version=0.0.4")
@@ -186,13 +278,7 @@ impl Admin {
                 );
             }
         };
-        let who = session
-            .req_header()
-            .headers
-            .get("x-ficus-operator")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("admin-api")
-            .to_owned();
+        let who = operator(session);
         let why = request.why.unwrap_or_default();
         match self.proxy.flags.apply(name, change, &who, &why) {
             Ok(applied) => {
@@ -202,22 +288,7 @@ impl Admin {
                     .fetch_add(1, Ordering::Relaxed);
                 let line = serde_json::json!({ "event": "flag_change", "change": applied });
                 println!("{line}");
-                if let Some(path) = &self.audit_log {
-                    let written = std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(path)
-                        .and_then(|mut f| {
-                            writeln!(f, "{}", serde_json::to_string(&applied).unwrap_or_default())
-                        });
-                    if let Err(e) = written {
-                        eprintln!(
-                            "{}",
-                            serde_json::json!({"level": "error", "event": "audit_log",
-                                "message": format!("{}: {e}; the change is in use but not in the audit log", path.display())})
-                        );
-                    }
-                }
+                self.audit(&serde_json::to_value(&applied).unwrap_or_default());
                 json(
                     StatusCode::OK,
                     serde_json::to_value(&applied).unwrap_or_default(),
@@ -249,13 +320,14 @@ impl ServeHttp for Admin {
             (Method::GET, "/flags") => self.flags(),
             (Method::GET, "/routes") => self.routes(),
             (Method::GET, "/metrics") => self.metrics(),
+            (Method::POST, "/reload") => self.reload(session),
             (Method::PUT, p) if p.starts_with("/flags/") && p.len() > 7 => {
                 let name = p["/flags/".len()..].to_owned();
                 self.change(session, &name).await
             }
             _ => message(
                 StatusCode::NOT_FOUND,
-                "the admin API has GET /flags, PUT /flags/<name>, GET /routes, GET /metrics",
+                "the admin API has GET /flags, PUT /flags/<name>, GET /routes, POST /reload, GET /metrics",
             ),
         }
     }

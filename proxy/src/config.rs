@@ -77,6 +77,60 @@ pub struct Settings {
     /// Requests per second per client IP and per customer.
     #[serde(default)]
     pub rate_limit: RateLimitSettings,
+    /// Active health checks of the upstreams.
+    #[serde(default)]
+    pub health: HealthSettings,
+}
+
+/// Active health checks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthSettings {
+    /// Milliseconds between rounds of checks; 0 turns them off.
+    #[serde(default = "thousand")]
+    pub interval_ms: u64,
+    /// Milliseconds a check may take to connect, and then to answer.
+    #[serde(default = "five_hundred")]
+    pub timeout_ms: u64,
+    /// Failed checks in a row that make an upstream unhealthy.
+    #[serde(default = "two")]
+    pub fall: u32,
+    /// Passed checks in a row that make it healthy again.
+    #[serde(default = "two")]
+    pub rise: u32,
+    /// The path the new services answer 2xx on while they can serve (their `/healthz`).
+    #[serde(default = "healthz")]
+    pub service_path: Option<String>,
+    /// A path Magento answers 2xx on (e.g. `/health_check.php`); without one, a TCP connect.
+    #[serde(default)]
+    pub magento_path: Option<String>,
+}
+
+impl Default for HealthSettings {
+    fn default() -> Self {
+        Self {
+            interval_ms: thousand(),
+            timeout_ms: five_hundred(),
+            fall: two(),
+            rise: two(),
+            service_path: healthz(),
+            magento_path: None,
+        }
+    }
+}
+
+fn thousand() -> u64 {
+    1000
+}
+fn five_hundred() -> u64 {
+    500
+}
+fn two() -> u32 {
+    2
+}
+#[allow(clippy::unnecessary_wraps)]
+fn healthz() -> Option<String> {
+    Some("/healthz".to_owned())
 }
 
 /// Edge authentication: Magento's JWT key and the services' shared secret.
@@ -350,6 +404,25 @@ impl Settings {
             return Err(Error::Config(format!(
                 "rate_limit.client_ip_header = {h:?} is not a header name"
             )));
+        }
+        if self.health.interval_ms > 0
+            && (self.health.timeout_ms == 0 || self.health.fall == 0 || self.health.rise == 0)
+        {
+            return Err(Error::Config(
+                "health.timeout_ms, health.fall and health.rise must be at least 1".into(),
+            ));
+        }
+        for (name, path) in [
+            ("health.service_path", &self.health.service_path),
+            ("health.magento_path", &self.health.magento_path),
+        ] {
+            if let Some(p) = path
+                && (!p.starts_with('/') || p.contains(char::is_whitespace))
+            {
+                return Err(Error::Config(format!(
+                    "{name} = {p:?} must be a path starting with /"
+                )));
+            }
         }
         if self.flags.poll_ms == 0 {
             return Err(Error::Config("flags.poll_ms must be at least 1".into()));

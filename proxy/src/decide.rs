@@ -51,6 +51,8 @@ pub enum Reason {
     UnverifiedToken,
     /// Refused with 429 by a rate limit.
     RateLimited,
+    /// The new service failed its active health checks.
+    Unhealthy,
 }
 
 impl Reason {
@@ -64,6 +66,7 @@ impl Reason {
             Reason::Flag => "flag",
             Reason::UnverifiedToken => "unverified_token",
             Reason::RateLimited => "rate_limited",
+            Reason::Unhealthy => "unhealthy",
         }
     }
 }

@@ -19,10 +19,12 @@ pub mod auth;
 pub mod circuit;
 pub mod config;
 pub mod decide;
+pub mod health;
 pub mod limits;
 pub mod metrics;
 pub mod proxy;
 pub mod routes;
+pub mod table;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,9 +68,14 @@ pub fn load_flags(settings: &Settings) -> Result<Arc<Flags>, Error> {
 /// Builds the Pingora server (proxy and admin services) and runs it until SIGTERM (graceful),
 /// SIGINT (at once) or SIGQUIT (graceful upgrade: the new process started with `upgrade`
 /// takes the listening sockets).
-pub fn run(settings: Settings, upgrade: bool) -> Result<(), Error> {
+pub fn run(
+    settings: Settings,
+    settings_path: Option<std::path::PathBuf>,
+    upgrade: bool,
+) -> Result<(), Error> {
     let flags = load_flags(&settings)?;
     let shared = Arc::new(FicusProxy::new(&settings, flags)?);
+    health::start(&shared, &settings.health);
     // Pingora's pid file and upgrade socket, one pair per listening address.
     let run_file = |ext: &str| {
         let name = format!(
@@ -101,6 +108,7 @@ pub fn run(settings: Settings, upgrade: bool) -> Result<(), Error> {
         proxy: shared,
         token: settings.admin_token.clone().unwrap_or_default(),
         audit_log: settings.audit_log.clone(),
+        settings_path,
     };
     let mut admin_service = pingora::services::listening::Service::new(
         "ficus admin API".to_owned(),

@@ -48,7 +48,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    match ficus_proxy::run(settings, args.upgrade) {
+    match ficus_proxy::run(settings, Some(args.config), args.upgrade) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ficus-proxy: {e}");

@@ -64,6 +64,13 @@ impl Metrics {
         }
     }
 
+    /// The counters' index of a route domain counted since start.
+    pub fn domain_index(&self, domain: &str) -> Option<usize> {
+        self.domains[..self.domains.len() - 1]
+            .iter()
+            .position(|d| d == domain)
+    }
+
     /// The index of `none` (requests no route matched).
     pub fn unrouted(&self) -> usize {
         self.domains.len() - 1
@@ -97,6 +104,7 @@ impl Metrics {
     pub fn render(
         &self,
         circuits: &[(String, u8)],
+        health: &[(String, String, bool)],
         flags: &[(String, f64)],
         flags_error: bool,
     ) -> String {
@@ -183,6 +191,19 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "ficus_proxy_circuit_state{{service=\"{service}\"}} {state}"
+            );
+        }
+        family(
+            &mut out,
+            "ficus_proxy_upstream_healthy",
+            "gauge",
+            "1 while an upstream passes its active health checks.",
+        );
+        for (name, addr, healthy) in health {
+            let _ = writeln!(
+                out,
+                "ficus_proxy_upstream_healthy{{upstream=\"{name}\",addr=\"{addr}\"}} {}",
+                u8::from(*healthy)
             );
         }
         family(

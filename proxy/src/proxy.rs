@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use ficus_flags::{Flags, Who};
 use pingora::http::{RequestHeader, ResponseHeader};
@@ -19,7 +20,7 @@ use crate::config::Settings;
 use crate::decide::{Backend, Reason, decide, is_read};
 use crate::limits::{Limits, Over, TOO_MANY_BODY};
 use crate::metrics::Metrics;
-use crate::routes::RouteTable;
+use crate::table::Table;
 
 /// Headers only the proxy sets; copies arriving from clients are removed.
 const OVERRIDE_HEADER: &str = "x-ficus-backend";
@@ -31,19 +32,8 @@ const REQUEST_ID: &str = "x-request-id";
 pub struct FicusProxy {
     /// The flags in use.
     pub flags: Arc<Flags>,
-    /// The route table.
-    pub routes: RouteTable,
-    /// The new services' addresses, in the route table's service order.
-    pub services: Vec<(String, String)>,
-    /// The new services as Pingora peers, same order (built once: an address is parsed at start,
-    /// not per request).
-    service_peers: Vec<HttpPeer>,
-    /// Magento's backends as Pingora peers.
-    magento_peers: Vec<HttpPeer>,
-    /// One circuit per service, same order.
-    pub circuits: Vec<Circuit>,
-    /// Magento's backends.
-    pub magento: Vec<String>,
+    /// The routes and upstreams in use (swapped whole by a reload).
+    table: ArcSwap<Table>,
     next_magento: AtomicUsize,
     /// The counters.
     pub metrics: Metrics,
@@ -69,6 +59,8 @@ pub struct FicusProxy {
 #[derive(Debug)]
 pub struct RequestCtx {
     start: Instant,
+    /// The table in use when the request arrived, kept to its end.
+    table: Arc<Table>,
     request_id: String,
     route: Option<usize>,
     domain: usize,
@@ -89,41 +81,13 @@ pub struct RequestCtx {
 impl FicusProxy {
     /// Builds the proxy from validated settings and loaded flags.
     pub fn new(settings: &Settings, flags: Arc<Flags>) -> Result<Self, crate::Error> {
-        let services: Vec<(String, String)> = settings
-            .services
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let names: Vec<String> = services.iter().map(|(k, _)| k.clone()).collect();
-        let specs = settings
-            .routes
-            .clone()
-            .unwrap_or_else(crate::routes::default_routes);
-        let routes = RouteTable::new(specs, &names)?;
-        let metrics = Metrics::new(routes.domains());
-        let circuits = services
-            .iter()
-            .map(|_| Circuit::new(settings.circuit.settings()))
-            .collect();
+        let table = Table::new(settings, None)?;
+        let metrics = Metrics::new(table.routes.domains());
         let cookie = settings.stickiness.cookie.clone();
-        let connect_timeout = Duration::from_millis(settings.connect_timeout_ms);
-        let read_timeout = Duration::from_millis(settings.read_timeout_ms);
-        let peer = |addr: &str| peer(addr, connect_timeout, read_timeout);
         Ok(Self {
-            service_peers: services
-                .iter()
-                .map(|(_, a)| peer(a))
-                .collect::<Result<_, _>>()?,
-            magento_peers: settings
-                .magento
-                .iter()
-                .map(|a| peer(a))
-                .collect::<Result<_, _>>()?,
+            table: ArcSwap::from_pointee(table),
             flags,
             metrics,
-            services,
-            circuits,
-            magento: settings.magento.clone(),
             next_magento: AtomicUsize::new(0),
             cookie_prefix: format!("{cookie}="),
             set_cookie_suffix: format!(
@@ -155,8 +119,36 @@ impl FicusProxy {
                 .client_ip_header
                 .as_deref()
                 .and_then(|h| http::HeaderName::from_bytes(h.as_bytes()).ok()),
-            routes,
         })
+    }
+
+    /// The routes and upstreams in use.
+    pub fn table(&self) -> Arc<Table> {
+        self.table.load_full()
+    }
+
+    /// Swaps in the routes and upstreams of `settings` (re-read by the admin API's reload).
+    /// Requests already under way finish with the table they started with; upstreams that keep
+    /// their name and address keep their circuit and health. Adding a domain needs a restart (the
+    /// counters are laid out at start): refused, naming the domain.
+    pub fn reload(&self, settings: &Settings) -> Result<Arc<Table>, crate::Error> {
+        let old = self.table();
+        let mut new = Table::new(settings, Some(&old))?;
+        let mut counter_index = Vec::with_capacity(new.routes.domains().len());
+        for domain in new.routes.domains() {
+            let Some(i) = self.metrics.domain_index(domain) else {
+                return Err(crate::Error::Config(format!(
+                    "the route domain {domain:?} is new (the proxy started with {:?}): restart \
+                     ficus-proxy (or start one with --upgrade) to add a domain",
+                    old.routes.domains()
+                )));
+            };
+            counter_index.push(i);
+        }
+        new.counter_index = counter_index;
+        let new = Arc::new(new);
+        self.table.store(Arc::clone(&new));
+        Ok(new)
     }
 
     /// The visitor's session key from the configured header or the cookie.
@@ -191,7 +183,7 @@ impl FicusProxy {
     fn magento_peer(&self, ctx: &mut RequestCtx) -> Box<HttpPeer> {
         let i = self.next_magento.fetch_add(1, Ordering::Relaxed);
         ctx.magento_tries += 1;
-        Box::new(self.magento_peers[i % self.magento_peers.len()].clone())
+        Box::new(ctx.table.magento_backend(i).peer.clone())
     }
 
     /// The client's IP: the configured header's first value, else the socket's peer.
@@ -242,36 +234,26 @@ impl FicusProxy {
     }
 
     fn service_index(&self, ctx: &RequestCtx) -> Option<usize> {
-        ctx.route.map(|r| self.routes.routes()[r].service_index)
+        ctx.route
+            .map(|r| ctx.table.routes.routes()[r].service_index)
+    }
+
+    /// The circuit of the request's service, when it was routed to one.
+    fn circuit<'c>(&self, ctx: &'c RequestCtx) -> Option<&'c Circuit> {
+        self.service_index(ctx)
+            .and_then(|s| ctx.table.services[s].circuit.as_deref())
     }
 
     /// A read the new service failed: count it against its circuit and go to Magento.
     fn fall_back(&self, ctx: &mut RequestCtx) {
-        if let Some(s) = self.service_index(ctx) {
-            self.circuits[s].failure(Instant::now());
+        if let Some(c) = self.circuit(ctx) {
+            c.failure(Instant::now());
         }
         ctx.backend = Backend::Legacy;
         ctx.fell_back = true;
         ctx.retry_on_magento = true;
         self.metrics.fallback(ctx.domain);
     }
-}
-
-/// An upstream as a Pingora peer with the proxy's timeouts. `addr` is an `ip:port` (checked by
-/// the settings' validation; checked again here so a bad one is an error, not a panic).
-fn peer(
-    addr: &str,
-    connect_timeout: Duration,
-    read_timeout: Duration,
-) -> Result<HttpPeer, crate::Error> {
-    let sock: std::net::SocketAddr = addr.parse().map_err(|_| {
-        crate::Error::Config(format!("{addr:?} is not host:port with an IP address"))
-    })?;
-    let mut peer = HttpPeer::new(sock, false, String::new());
-    peer.options.connection_timeout = Some(connect_timeout);
-    peer.options.read_timeout = Some(read_timeout);
-    peer.options.idle_timeout = Some(Duration::from_secs(60));
-    Ok(peer)
 }
 
 /// Seconds since the Unix epoch (a token's `exp` is compared with it).
@@ -311,6 +293,7 @@ impl ProxyHttp for Front {
     fn new_ctx(&self) -> RequestCtx {
         RequestCtx {
             start: Instant::now(),
+            table: self.table(),
             request_id: String::new(),
             route: None,
             domain: self.metrics.unrouted(),
@@ -346,11 +329,11 @@ impl ProxyHttp for Front {
                 None => ctx.rejected = Some(Rejected::NoKey),
             }
         }
-        let route = self.routes.position(req.uri.path());
+        let route = ctx.table.routes.position(req.uri.path());
         ctx.route = route;
         ctx.read = is_read(&req.method);
         if let Some(r) = route {
-            ctx.domain = self.routes.routes()[r].domain_index;
+            ctx.domain = ctx.table.counter_index[ctx.table.routes.routes()[r].domain_index];
         }
         if let Some(limits) = &self.limits {
             let customer = match ctx.identity {
@@ -365,7 +348,8 @@ impl ProxyHttp for Front {
         let Some(route_i) = route else {
             return Ok(false);
         };
-        let r = &self.routes.routes()[route_i];
+        let table = Arc::clone(&ctx.table);
+        let r = &table.routes.routes()[route_i];
         let existing = self.session_key(req);
         if existing.is_none() {
             ctx.new_session = Some(random_id());
@@ -390,12 +374,19 @@ impl ProxyHttp for Front {
             let flags = self.flags.snapshot();
             decide(&flags, Some(r), &req.method, &who, self.tester(req))
         };
-        if backend == Backend::Modern
-            && reason == Reason::Flag
-            && !self.circuits[r.service_index].allow(Instant::now())
-        {
-            backend = Backend::Legacy;
-            reason = Reason::CircuitOpen;
+        if backend == Backend::Modern && reason == Reason::Flag {
+            let service = &table.services[r.service_index];
+            if !service.health.is_healthy() {
+                backend = Backend::Legacy;
+                reason = Reason::Unhealthy;
+            } else if service
+                .circuit
+                .as_ref()
+                .is_some_and(|c| !c.allow(Instant::now()))
+            {
+                backend = Backend::Legacy;
+                reason = Reason::CircuitOpen;
+            }
         }
         ctx.backend = backend;
         ctx.reason = reason;
@@ -409,7 +400,7 @@ impl ProxyHttp for Front {
     ) -> Result<Box<HttpPeer>> {
         ctx.retry_on_magento = false;
         match (ctx.backend, self.service_index(ctx)) {
-            (Backend::Modern, Some(s)) => Ok(Box::new(self.service_peers[s].clone())),
+            (Backend::Modern, Some(s)) => Ok(Box::new(ctx.table.services[s].peer.clone())),
             _ => Ok(self.magento_peer(ctx)),
         }
     }
@@ -430,11 +421,11 @@ impl ProxyHttp for Front {
                 e.set_retry(true);
             }
             Backend::Modern => {
-                if let Some(s) = self.service_index(ctx) {
-                    self.circuits[s].failure(Instant::now());
+                if let Some(c) = self.circuit(ctx) {
+                    c.failure(Instant::now());
                 }
             }
-            Backend::Legacy => e.set_retry(ctx.magento_tries < self.magento.len()),
+            Backend::Legacy => e.set_retry(ctx.magento_tries < ctx.table.magento.len()),
         }
         e
     }
@@ -482,11 +473,11 @@ impl ProxyHttp for Front {
                     "the new service failed a read; retrying on Magento",
                 ));
             }
-            if let Some(s) = self.service_index(ctx) {
-                self.circuits[s].failure(Instant::now());
+            if let Some(c) = self.circuit(ctx) {
+                c.failure(Instant::now());
             }
-        } else if let Some(s) = self.service_index(ctx) {
-            self.circuits[s].success(Instant::now());
+        } else if let Some(c) = self.circuit(ctx) {
+            c.success(Instant::now());
         }
         Ok(())
     }
@@ -579,10 +570,10 @@ impl ProxyHttp for Front {
             let req = session.req_header();
             let route = ctx
                 .route
-                .map(|r| self.routes.routes()[r].spec.pattern.as_str());
+                .map(|r| ctx.table.routes.routes()[r].spec.pattern.as_str());
             let domain = ctx
                 .route
-                .map(|r| self.routes.routes()[r].spec.domain.as_str());
+                .map(|r| ctx.table.routes.routes()[r].spec.domain.as_str());
             let line = serde_json::json!({
                 "request_id": ctx.request_id,
                 "method": req.method.as_str(),

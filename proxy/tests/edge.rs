@@ -110,11 +110,15 @@ fn the_proxy_vouches_for_magento_customers_and_limits_rates() {
                 service.upsert_customer(line, at).await.expect("upsert");
             }
         }
-        ficus_services::http::customer::router(
-            service,
-            ficus_services::http::Gateway {
-                secret: Some(GATEWAY_SECRET.into()),
-            },
+        ficus_services::http::ops::wrap(
+            "customer",
+            ficus_services::http::customer::router(
+                service,
+                ficus_services::http::Gateway {
+                    secret: Some(GATEWAY_SECRET.into()),
+                },
+            ),
+            false,
         )
     });
     let flag_path =
