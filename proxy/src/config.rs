@@ -33,6 +33,10 @@ pub struct Settings {
     /// cheaper per request, see BENCHMARKS.md).
     #[serde(default)]
     pub work_stealing: bool,
+    /// KiB of each client connection's read buffer (Pingora's default is 64, sized for TLS
+    /// records; the proxy speaks plain HTTP and requests' heads are small).
+    #[serde(default = "eight")]
+    pub read_buffer_kib: usize,
     /// Seconds Pingora waits after SIGTERM before it stops accepting (Pingora's default is 300).
     #[serde(default = "five")]
     pub grace_period_seconds: u64,
@@ -119,6 +123,9 @@ impl Default for HealthSettings {
     }
 }
 
+fn eight() -> usize {
+    8
+}
 fn thousand() -> u64 {
     1000
 }
@@ -362,6 +369,11 @@ impl Settings {
             return Err(Error::Config(
                 "admin_token (or FICUS_PROXY_ADMIN_TOKEN) is required: the admin API moves traffic"
                     .into(),
+            ));
+        }
+        if !(1..=1024).contains(&self.read_buffer_kib) {
+            return Err(Error::Config(
+                "read_buffer_kib must be between 1 and 1024".into(),
             ));
         }
         if self.threads == 0 {
