@@ -179,6 +179,18 @@ impl Lookup {
         ids: &[u32],
         stores: &[&str],
     ) -> Result<Vec<(u32, String, String)>> {
+        let (views, store_ids) = self.views(kind, stores);
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let chunk = crate::source::read_ids(conn, &self.meta, kind, &ids, &store_ids).await?;
+        self.build(kind, &chunk, &views)
+    }
+
+    /// The store views a kind's documents are written for: `stores` (codes) for products and
+    /// categories, the admin store (id 0) alone for customers and orders; with every store id
+    /// to read values of (0 first).
+    fn views<'m>(&'m self, kind: Kind, stores: &[&str]) -> (Vec<&'m crate::meta::Store>, Vec<u16>) {
         let views: Vec<&crate::meta::Store> = match kind {
             Kind::Customer | Kind::Order => self.meta.stores.iter().filter(|s| s.id == 0).collect(),
             _ => stores
@@ -191,10 +203,16 @@ impl Lookup {
             .collect();
         store_ids.sort_unstable();
         store_ids.dedup();
-        let mut ids = ids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
-        let chunk = crate::source::read_ids(conn, &self.meta, kind, &ids, &store_ids).await?;
+        (views, store_ids)
+    }
+
+    /// The documents of a chunk's entities in `views`: `(id, store code, document)`.
+    fn build(
+        &self,
+        kind: Kind,
+        chunk: &crate::source::Chunk,
+        views: &[&crate::meta::Store],
+    ) -> Result<Vec<(u32, String, String)>> {
         let mapper = Mapper::new(self.namespace, kind.type_code())?;
         let addresses = Mapper::new(self.namespace, "customer_address")?;
         let docs = Docs::new(&self.meta);
@@ -202,12 +220,12 @@ impl Lookup {
         let mut text = String::new();
         for (n, e) in chunk.entities.iter().enumerate() {
             let uuid = mapper.uuid(e.id as u64);
-            for store in &views {
+            for store in views {
                 text.clear();
                 match kind {
-                    Kind::Product => docs.product(&mut text, &uuid, &chunk, e, store)?,
-                    Kind::Category => docs.category(&mut text, &uuid, &chunk, e, store)?,
-                    Kind::Customer => docs.customer(&mut text, &uuid, &addresses, &chunk, e)?,
+                    Kind::Product => docs.product(&mut text, &uuid, chunk, e, store)?,
+                    Kind::Category => docs.category(&mut text, &uuid, chunk, e, store)?,
+                    Kind::Customer => docs.customer(&mut text, &uuid, &addresses, chunk, e)?,
                     Kind::Order => {
                         let orders = &chunk.orders;
                         let code = orders.store_id(n).and_then(|s| self.meta.store_code(s));
@@ -289,6 +307,32 @@ impl SnapshotReads<'_> {
         self.lookup
             .documents_on(&mut self.conn, kind, ids, stores)
             .await
+    }
+
+    /// The documents of the next `size` entities of `kind` after entity id `after`, read as the
+    /// extract reads a chunk: `(id, store code, document)` in id order, and the last entity id
+    /// read (`None` when no entity is left). For readers that walk every entity in key order,
+    /// such as a verifier.
+    pub async fn next_documents(
+        &mut self,
+        kind: Kind,
+        after: u32,
+        size: usize,
+        stores: &[&str],
+    ) -> Result<(Vec<(u32, String, String)>, Option<u32>)> {
+        let (views, store_ids) = self.lookup.views(kind, stores);
+        let chunk = read_chunk(
+            &mut self.conn,
+            &self.lookup.meta,
+            kind,
+            after,
+            size,
+            &store_ids,
+            None,
+        )
+        .await?;
+        let last = chunk.entities.last().map(|e| e.id);
+        Ok((self.lookup.build(kind, &chunk, &views)?, last))
     }
 
     /// [`Lookup::entity_of_row`], in the snapshot.

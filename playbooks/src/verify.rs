@@ -1,0 +1,879 @@
+//! Row-level parity between Magento and a new service's database, entity by entity and store
+//! view by store view — the check a `shift` gate and `ficus verify` stand on.
+//!
+//! Both sides are walked in entity-id order, one chunk at a time. Magento's side is read the way
+//! the extract reads it — inside a consistent snapshot, pivoted by Magento's rules
+//! ([`ficus_eav_extract::lookup`]) and put in the shape Magento answers — and the service's side
+//! is the documents its database holds for the same id range. A pair is equal when the texts
+//! are, or when they are the same JSON after canonicalising (object members in any order,
+//! numbers by value: `45.00` equals `45.0`). Otherwise the pair is a mismatch: missing (Magento
+//! has it, the service not), extra (the service has an entity Magento no longer has) or
+//! different, with the fields that differ.
+//!
+//! Live writes: a mismatch is remembered with the binlog position of the snapshot it was seen
+//! in. After the walk, the verifier waits until the service's checkpoint (written by cdc-sync in
+//! the same transaction as the changes) has passed that position, then reads both sides of the
+//! mismatched keys again; a key that matches now was a change in flight, not a mismatch. Only
+//! what still differs after the re-checks is reported as real.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use ficus_eav_extract::Kind;
+use ficus_eav_extract::lookup::Lookup;
+use ficus_id_map::Namespace;
+use ficus_id_map::magento::MagentoDsn;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::PgPool;
+
+/// A migration domain: which entity kinds it holds and where its service keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Domain {
+    /// Products and categories (`ficus-catalog`).
+    Catalog,
+    /// Customers with their addresses (`ficus-customer`).
+    Customer,
+    /// Orders (`ficus-order`).
+    Order,
+}
+
+impl Domain {
+    /// Parses `catalog`, `customer` or `order`.
+    pub fn parse(s: &str) -> Option<Domain> {
+        match s {
+            "catalog" => Some(Domain::Catalog),
+            "customer" => Some(Domain::Customer),
+            "order" => Some(Domain::Order),
+            _ => None,
+        }
+    }
+
+    /// The domain's name, as in flag names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Domain::Catalog => "catalog",
+            Domain::Customer => "customer",
+            Domain::Order => "order",
+        }
+    }
+
+    /// The entity kinds the domain's service holds.
+    pub fn kinds(self) -> &'static [Kind] {
+        match self {
+            Domain::Catalog => &[Kind::Product, Kind::Category],
+            Domain::Customer => &[Kind::Customer],
+            Domain::Order => &[Kind::Order],
+        }
+    }
+
+    /// The PostgreSQL schema of the domain's service.
+    pub fn schema(self) -> &'static str {
+        match self {
+            Domain::Catalog => "catalog",
+            Domain::Customer => "customer",
+            Domain::Order => "sales",
+        }
+    }
+}
+
+/// What to compare and how gently.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Magento's database.
+    pub magento: String,
+    /// The service's database.
+    pub service: String,
+    /// The domain.
+    pub domain: Domain,
+    /// Entities per chunk (each side reads one chunk at a time).
+    pub chunk_size: usize,
+    /// Magento rows (entities) read per second at most; `None`: as fast as it goes.
+    pub max_rows_per_second: Option<u32>,
+    /// Store views to compare products and categories in; empty: the ones the service holds.
+    pub stores: Vec<String>,
+    /// Rounds of re-checking mismatched keys once cdc-sync has passed them.
+    pub recheck_rounds: u32,
+    /// How long to wait for cdc-sync to pass a mismatch's position, per round.
+    pub recheck_wait: Duration,
+    /// The id-map namespace the documents' UUIDs were made with.
+    pub namespace: Namespace,
+    /// Mismatches kept in the report as examples (all are counted).
+    pub examples: usize,
+}
+
+impl Options {
+    /// Defaults for everything but the databases and the domain.
+    pub fn new(magento: &str, service: &str, domain: Domain) -> Self {
+        Self {
+            magento: magento.to_owned(),
+            service: service.to_owned(),
+            domain,
+            chunk_size: 1000,
+            max_rows_per_second: None,
+            stores: Vec::new(),
+            recheck_rounds: 3,
+            recheck_wait: Duration::from_secs(30),
+            namespace: ficus_id_map::DEFAULT_NAMESPACE,
+            examples: 10,
+        }
+    }
+}
+
+/// What kind of mismatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum What {
+    /// In Magento, not in the service.
+    Missing,
+    /// In the service, not in Magento.
+    Extra,
+    /// In both, with different fields.
+    Different,
+}
+
+/// One field that differs: its JSON path and both values (`None`: absent on that side).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldDiff {
+    /// `name`, `custom_attributes[color]`, `extension_attributes.website_ids`, `addresses[0].city`.
+    pub path: String,
+    /// Magento's value.
+    pub magento: Option<Value>,
+    /// The service's value.
+    pub service: Option<Value>,
+}
+
+/// One entity in one store view that does not match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mismatch {
+    /// `product`, `category`, `customer` or `order`.
+    pub kind: String,
+    /// Magento's entity id.
+    pub id: u32,
+    /// The store view (empty for customers and orders).
+    pub store: String,
+    /// Missing, extra or different.
+    pub what: What,
+    /// The differing fields (for `different`).
+    pub fields: Vec<FieldDiff>,
+}
+
+/// Counts of one entity kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KindCounts {
+    /// `product`, …
+    pub kind: String,
+    /// Documents (entity × store view) on Magento's side.
+    pub magento: u64,
+    /// Documents on the service's side.
+    pub service: u64,
+    /// Real mismatches after the re-checks, by what.
+    pub missing: u64,
+    /// See `missing`.
+    pub extra: u64,
+    /// See `missing`.
+    pub different: u64,
+}
+
+/// The verifier's answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The domain.
+    pub domain: String,
+    /// Per kind.
+    pub kinds: Vec<KindCounts>,
+    /// Entities compared (each entity once, whatever its store views).
+    pub entities: u64,
+    /// Documents compared.
+    pub documents: u64,
+    /// Mismatches seen during the walk that matched on a re-check (changes in flight).
+    pub resolved_on_recheck: u64,
+    /// Examples of the real mismatches (at most `examples`).
+    pub examples: Vec<Mismatch>,
+    /// Seconds the run took.
+    pub seconds: f64,
+}
+
+impl Report {
+    /// Whether Magento and the service agree.
+    pub fn clean(&self) -> bool {
+        self.kinds
+            .iter()
+            .all(|k| k.missing + k.extra + k.different == 0)
+    }
+
+    /// Real mismatches, all kinds.
+    pub fn mismatches(&self) -> u64 {
+        self.kinds
+            .iter()
+            .map(|k| k.missing + k.extra + k.different)
+            .sum()
+    }
+}
+
+/// What can stop a verification (a mismatch does not: it is in the report).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading Magento.
+    #[error("Magento: {0}")]
+    Magento(#[from] ficus_eav_extract::Error),
+    /// Reading the service's database (DSN with the password masked).
+    #[error("the service's database {dsn}: {source}")]
+    Service {
+        /// Masked DSN.
+        dsn: String,
+        /// The cause.
+        source: sqlx::Error,
+    },
+    /// A bad option.
+    #[error("{0}")]
+    Options(String),
+}
+
+/// A mismatch seen during the walk, with where Magento stood when it was seen.
+#[derive(Debug, Clone)]
+struct Seen {
+    kind: Kind,
+    id: u32,
+    store: String,
+    at: Option<(u64, u64)>,
+}
+
+/// Runs the verification; `progress(kind, entities so far)` is called after each chunk.
+pub async fn verify(
+    options: &Options,
+    mut progress: impl FnMut(&str, u64),
+) -> Result<Report, Error> {
+    let started = Instant::now();
+    if options.chunk_size == 0 {
+        return Err(Error::Options("the chunk size must be at least 1".into()));
+    }
+    let dsn = MagentoDsn::parse(&options.magento)
+        .map_err(|e| Error::Magento(ficus_eav_extract::Error::from(e)))?;
+    let lookup = Lookup::open(dsn, options.namespace).await?;
+    let pool = connect(&options.service).await?;
+    let service = Service {
+        pool: &pool,
+        dsn: mask(&options.service),
+        domain: options.domain,
+    };
+    let stores = stores(options, &lookup, &service).await?;
+    let store_refs: Vec<&str> = stores.iter().map(String::as_str).collect();
+    let mut report = Report {
+        domain: options.domain.name().to_owned(),
+        ..Report::default()
+    };
+    let mut seen: Vec<Seen> = Vec::new();
+    let pace = Pace::new(options.max_rows_per_second);
+    for &kind in options.domain.kinds() {
+        let mut counts = KindCounts {
+            kind: kind.name().to_owned(),
+            ..KindCounts::default()
+        };
+        let mut after = 0u32;
+        let mut entities = 0u64;
+        loop {
+            let mut snapshot = lookup.snapshot().await?;
+            let at = snapshot
+                .position
+                .as_ref()
+                .map(|p| (file_number(&p.file), p.position));
+            let (magento, last) = snapshot
+                .next_documents(kind, after, options.chunk_size, &store_refs)
+                .await?;
+            drop(snapshot);
+            let magento = shaped(magento, kind);
+            // The service's documents of the same id range: up to the chunk's last id, or all
+            // that are left when Magento has no more.
+            let upper = last.unwrap_or(u32::MAX);
+            let theirs = service.documents(kind, after, upper, &store_refs).await?;
+            counts.magento += magento.len() as u64;
+            counts.service += theirs.len() as u64;
+            report.documents += magento.len().max(theirs.len()) as u64;
+            let ids: BTreeSet<u32> = magento.iter().map(|(id, _, _)| *id).collect();
+            entities += ids.len() as u64;
+            pace.wait(ids.len()).await;
+            for (id, store, _) in compare(&magento, &theirs) {
+                seen.push(Seen {
+                    kind,
+                    id,
+                    store,
+                    at,
+                });
+            }
+            progress(kind.name(), entities);
+            match last {
+                Some(l) if (l as u64) < u32::MAX as u64 => after = l,
+                _ => break,
+            }
+            if magento.is_empty() {
+                break;
+            }
+        }
+        report.entities += entities;
+        report.kinds.push(counts);
+    }
+    // Re-check what differed once cdc-sync has passed where Magento stood.
+    let walked = seen.len() as u64;
+    let mut pending = seen;
+    for _ in 0..options.recheck_rounds {
+        if pending.is_empty() {
+            break;
+        }
+        let newest = pending.iter().filter_map(|s| s.at).max();
+        if let Some(at) = newest {
+            service.wait_for(at, options.recheck_wait).await?;
+        }
+        pending = recheck(&lookup, &service, &pending, &store_refs).await?;
+    }
+    report.resolved_on_recheck = walked - pending.len() as u64;
+    // What still differs is real: describe it.
+    for s in &pending {
+        let mismatch = describe(&lookup, &service, s, &store_refs).await?;
+        let Some(mismatch) = mismatch else {
+            report.resolved_on_recheck += 1;
+            continue;
+        };
+        if let Some(k) = report.kinds.iter_mut().find(|k| k.kind == s.kind.name()) {
+            match mismatch.what {
+                What::Missing => k.missing += 1,
+                What::Extra => k.extra += 1,
+                What::Different => k.different += 1,
+            }
+        }
+        if report.examples.len() < options.examples {
+            report.examples.push(mismatch);
+        }
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The report as text: counts per kind, then the examples with their differing fields.
+pub fn render(report: &Report) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "verify {}: {} entities, {} documents in {:.1} s ({:.0} entities/s); {} resolved on re-check",
+        report.domain,
+        report.entities,
+        report.documents,
+        report.seconds,
+        report.entities as f64 / report.seconds.max(1e-9),
+        report.resolved_on_recheck
+    );
+    for k in &report.kinds {
+        let _ = writeln!(
+            out,
+            "  {}: Magento {} documents, service {}; missing {}, extra {}, different {}",
+            k.kind, k.magento, k.service, k.missing, k.extra, k.different
+        );
+    }
+    for m in &report.examples {
+        let store = if m.store.is_empty() {
+            String::new()
+        } else {
+            format!(" in {}", m.store)
+        };
+        let _ = writeln!(out, "  {:?} {} {}{store}", m.what, m.kind, m.id);
+        for f in &m.fields {
+            let show =
+                |v: &Option<Value>| v.as_ref().map_or("(absent)".to_owned(), Value::to_string);
+            let _ = writeln!(
+                out,
+                "    {}: Magento {} ≠ service {}",
+                f.path,
+                show(&f.magento),
+                show(&f.service)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        if report.clean() {
+            "clean: the service holds what Magento holds".to_owned()
+        } else {
+            format!("MISMATCH: {} real mismatches", report.mismatches())
+        }
+    );
+    out
+}
+
+/// The keys `(id, store)` whose documents differ between the two sides (each side sorted or
+/// not; both are keyed).
+fn compare(
+    magento: &[(u32, String, String)],
+    service: &[(u32, String, String)],
+) -> Vec<(u32, String, String)> {
+    let theirs: BTreeMap<(u32, &str), &str> = service
+        .iter()
+        .map(|(id, store, doc)| ((*id, store.as_str()), doc.as_str()))
+        .collect();
+    let ours: BTreeMap<(u32, &str), &str> = magento
+        .iter()
+        .map(|(id, store, doc)| ((*id, store.as_str()), doc.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for (&(id, store), doc) in &ours {
+        match theirs.get(&(id, store)) {
+            Some(t) if same(doc, t) => {}
+            _ => out.push((id, store.to_owned(), String::new())),
+        }
+    }
+    for &(id, store) in theirs.keys() {
+        if !ours.contains_key(&(id, store)) {
+            out.push((id, store.to_owned(), String::new()));
+        }
+    }
+    out
+}
+
+/// Equal texts, or equal JSON after canonicalising.
+pub fn same(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    match (
+        serde_json::from_str::<Value>(a),
+        serde_json::from_str::<Value>(b),
+    ) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// The fields that differ between two documents, by JSON path. Arrays of objects that carry
+/// `attribute_code` (custom attributes) are compared by that code, other arrays by position.
+pub fn field_diffs(magento: &Value, service: &Value) -> Vec<FieldDiff> {
+    let mut out = Vec::new();
+    diff_into(&mut out, String::new(), Some(magento), Some(service));
+    out
+}
+
+fn diff_into(out: &mut Vec<FieldDiff>, path: String, a: Option<&Value>, b: Option<&Value>) {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match (a, b) {
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                diff_into(out, join(k), x.get(k), y.get(k));
+            }
+        }
+        (Some(Value::Array(x)), Some(Value::Array(y))) => {
+            let by_code = |v: &Vec<Value>| -> Option<BTreeMap<String, Value>> {
+                v.iter()
+                    .map(|e| {
+                        let code = e.get("attribute_code")?.as_str()?.to_owned();
+                        Some((code, e.get("value").cloned().unwrap_or(Value::Null)))
+                    })
+                    .collect()
+            };
+            if let (Some(cx), Some(cy)) = (by_code(x), by_code(y)) {
+                let codes: BTreeSet<&String> = cx.keys().chain(cy.keys()).collect();
+                for c in codes {
+                    diff_into(out, format!("{path}[{c}]"), cx.get(c), cy.get(c));
+                }
+            } else {
+                for i in 0..x.len().max(y.len()) {
+                    diff_into(out, format!("{path}[{i}]"), x.get(i), y.get(i));
+                }
+            }
+        }
+        (x, y) if x == y => {}
+        (x, y) => out.push(FieldDiff {
+            path,
+            magento: x.cloned(),
+            service: y.cloned(),
+        }),
+    }
+}
+
+/// The keys of `pending` that still differ, read again on both sides (Magento in a new
+/// snapshot, whose position they carry from now on).
+async fn recheck(
+    lookup: &Lookup,
+    service: &Service<'_>,
+    pending: &[Seen],
+    stores: &[&str],
+) -> Result<Vec<Seen>, Error> {
+    let mut out = Vec::new();
+    let mut by_kind: BTreeMap<&'static str, (Kind, Vec<&Seen>)> = BTreeMap::new();
+    for s in pending {
+        by_kind
+            .entry(s.kind.name())
+            .or_insert_with(|| (s.kind, Vec::new()))
+            .1
+            .push(s);
+    }
+    for (kind, list) in by_kind.into_values() {
+        let ids: Vec<u32> = list
+            .iter()
+            .map(|s| s.id)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut snapshot = lookup.snapshot().await?;
+        let at = snapshot
+            .position
+            .as_ref()
+            .map(|p| (file_number(&p.file), p.position));
+        let magento = shaped(snapshot.documents(kind, &ids, stores).await?, kind);
+        drop(snapshot);
+        let theirs = service.documents_of(kind, &ids, stores).await?;
+        let still: BTreeSet<(u32, String)> = compare(&magento, &theirs)
+            .into_iter()
+            .map(|(id, store, _)| (id, store))
+            .collect();
+        for s in list {
+            if still.contains(&(s.id, s.store.clone())) {
+                out.push(Seen { at, ..s.clone() });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The mismatch of one key, read once more (`None` if it matches now).
+async fn describe(
+    lookup: &Lookup,
+    service: &Service<'_>,
+    s: &Seen,
+    stores: &[&str],
+) -> Result<Option<Mismatch>, Error> {
+    let magento = shaped(lookup.documents(s.kind, &[s.id], stores).await?, s.kind);
+    let theirs = service.documents_of(s.kind, &[s.id], stores).await?;
+    let find = |list: &[(u32, String, String)]| {
+        list.iter()
+            .find(|(id, store, _)| *id == s.id && *store == s.store)
+            .map(|(_, _, d)| d.clone())
+    };
+    let (m, t) = (find(&magento), find(&theirs));
+    let (what, fields) = match (&m, &t) {
+        (Some(a), Some(b)) if same(a, b) => return Ok(None),
+        (Some(a), Some(b)) => {
+            let parse =
+                |d: &str| serde_json::from_str::<Value>(d).unwrap_or(Value::String(d.to_owned()));
+            (What::Different, field_diffs(&parse(a), &parse(b)))
+        }
+        (Some(_), None) => (What::Missing, Vec::new()),
+        (None, Some(_)) => (What::Extra, Vec::new()),
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(Mismatch {
+        kind: s.kind.name().to_owned(),
+        id: s.id,
+        store: s.store.clone(),
+        what,
+        fields,
+    }))
+}
+
+/// Magento's documents in the shape the service stores (and Magento answers): without ficus's
+/// `uuid` and `store_code`; customers and orders under the empty store code.
+fn shaped(docs: Vec<(u32, String, String)>, kind: Kind) -> Vec<(u32, String, String)> {
+    docs.into_iter()
+        .map(|(id, store, doc)| {
+            let doc = ficus_services::shape::magento_shape(&doc).unwrap_or(doc);
+            let store = match kind {
+                Kind::Customer | Kind::Order => String::new(),
+                _ => store,
+            };
+            (id, store, doc)
+        })
+        .collect()
+}
+
+/// The store views to compare products and categories in.
+async fn stores(
+    options: &Options,
+    lookup: &Lookup,
+    service: &Service<'_>,
+) -> Result<Vec<String>, Error> {
+    let wanted = if options.stores.is_empty() {
+        service.stores().await?
+    } else {
+        options.stores.clone()
+    };
+    for s in &wanted {
+        if !lookup.has_store(s) {
+            return Err(Error::Options(format!(
+                "store view {s:?} is not in Magento (it has {})",
+                lookup.store_codes().join(", ")
+            )));
+        }
+    }
+    Ok(wanted)
+}
+
+/// The service's side.
+struct Service<'p> {
+    pool: &'p PgPool,
+    dsn: String,
+    domain: Domain,
+}
+
+impl Service<'_> {
+    fn err(&self) -> impl Fn(sqlx::Error) -> Error + '_ {
+        move |source| Error::Service {
+            dsn: self.dsn.clone(),
+            source,
+        }
+    }
+
+    /// The store views the catalog holds (none for the other services).
+    async fn stores(&self) -> Result<Vec<String>, Error> {
+        if self.domain != Domain::Catalog {
+            return Ok(Vec::new());
+        }
+        sqlx::query_scalar("SELECT code FROM catalog.store ORDER BY code")
+            .fetch_all(self.pool)
+            .await
+            .map_err(self.err())
+    }
+
+    /// `SELECT legacy_id, store, document` of `kind`, with `filter` on the legacy id.
+    fn sql(kind: Kind, filter: &str) -> String {
+        match kind {
+            Kind::Product => format!(
+                "SELECT p.legacy_id, d.store_code::text, d.document::text FROM catalog.product p
+                 JOIN catalog.product_document d ON d.product = p.uuid
+                 WHERE NOT p.deleted AND d.store_code = ANY($3) AND {}",
+                filter.replace("legacy_id", "p.legacy_id")
+            ),
+            Kind::Category => format!(
+                "SELECT legacy_id, store_code::text, document::text FROM catalog.category_store
+                 WHERE store_code = ANY($3) AND {filter}"
+            ),
+            Kind::Customer => format!(
+                "SELECT c.legacy_id, ''::text, d.document::text FROM customer.profile c
+                 JOIN customer.document d ON d.customer = c.customer WHERE {}",
+                filter.replace("legacy_id", "c.legacy_id")
+            ),
+            Kind::Order => format!(
+                "SELECT o.legacy_id, ''::text, d.document::text FROM sales.order_grid o
+                 JOIN sales.order_document d ON d.sales_order = o.sales_order WHERE {}",
+                filter.replace("legacy_id", "o.legacy_id")
+            ),
+        }
+    }
+
+    /// Documents with `after < legacy id <= upper`.
+    async fn documents(
+        &self,
+        kind: Kind,
+        after: u32,
+        upper: u32,
+        stores: &[&str],
+    ) -> Result<Vec<(u32, String, String)>, Error> {
+        let sql = Self::sql(kind, "legacy_id > $1 AND legacy_id <= $2");
+        let stores: Vec<String> = stores.iter().map(|s| (*s).to_owned()).collect();
+        let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql))
+            .bind(i64::from(after))
+            .bind(i64::from(upper));
+        // Customers' and orders' queries have no third parameter.
+        if matches!(kind, Kind::Product | Kind::Category) {
+            q = q.bind(stores);
+        }
+        let rows = q.fetch_all(self.pool).await.map_err(self.err())?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, store, doc)| (u32::try_from(id).unwrap_or(u32::MAX), store, doc))
+            .collect())
+    }
+
+    /// Documents of these legacy ids.
+    async fn documents_of(
+        &self,
+        kind: Kind,
+        ids: &[u32],
+        stores: &[&str],
+    ) -> Result<Vec<(u32, String, String)>, Error> {
+        let sql = Self::sql(kind, "legacy_id = ANY($1) AND $2::bigint IS NOT NULL");
+        let ids: Vec<i64> = ids.iter().map(|i| i64::from(*i)).collect();
+        let stores: Vec<String> = stores.iter().map(|s| (*s).to_owned()).collect();
+        let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql))
+            .bind(ids)
+            .bind(0i64);
+        if matches!(kind, Kind::Product | Kind::Category) {
+            q = q.bind(stores);
+        }
+        let rows = q.fetch_all(self.pool).await.map_err(self.err())?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, store, doc)| (u32::try_from(id).unwrap_or(u32::MAX), store, doc))
+            .collect())
+    }
+
+    /// The newest position cdc-sync (or a back-fill) recorded, as (file number, offset).
+    async fn position(&self) -> Result<Option<(u64, u64)>, Error> {
+        let sql = format!(
+            "SELECT file_number, position FROM {}.source_checkpoint
+             ORDER BY file_number DESC, position DESC LIMIT 1",
+            self.domain.schema()
+        );
+        let row: Option<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_optional(self.pool)
+            .await
+            .map_err(self.err())?;
+        Ok(row.map(|(f, p)| (f.max(0) as u64, p.max(0) as u64)))
+    }
+
+    /// Waits until the service's checkpoint is at or past `at`, for at most `limit`.
+    async fn wait_for(&self, at: (u64, u64), limit: Duration) -> Result<bool, Error> {
+        let started = Instant::now();
+        loop {
+            if self.position().await?.is_some_and(|p| p >= at) {
+                return Ok(true);
+            }
+            if started.elapsed() >= limit {
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The number of a binlog file name (`mariadb-bin.000012` → 12).
+pub fn file_number(file: &str) -> u64 {
+    file.rsplit('.')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A PostgreSQL pool for the service's database; the error masks the password.
+pub async fn connect(dsn: &str) -> Result<PgPool, Error> {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(dsn)
+        .await
+        .map_err(|source| Error::Service {
+            dsn: mask(dsn),
+            source,
+        })
+}
+
+/// A DSN with its password replaced by `***`.
+pub fn mask(dsn: &str) -> String {
+    let Some((scheme, rest)) = dsn.split_once("://") else {
+        return dsn.to_owned();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return dsn.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => dsn.to_owned(),
+    }
+}
+
+/// Paces reads to at most `rate` entities per second.
+struct Pace {
+    rate: Option<u32>,
+    started: Instant,
+    done: std::sync::atomic::AtomicU64,
+}
+
+impl Pace {
+    fn new(rate: Option<u32>) -> Self {
+        Self {
+            rate: rate.filter(|r| *r > 0),
+            started: Instant::now(),
+            done: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    async fn wait(&self, n: usize) {
+        let Some(rate) = self.rate else { return };
+        let done = self
+            .done
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed)
+            + n as u64;
+        let due = Duration::from_secs_f64(done as f64 / f64::from(rate));
+        if let Some(rest) = due.checked_sub(self.started.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_equality_and_field_paths() {
+        assert!(same(r#"{"a":1,"b":"x"}"#, r#"{"b":"x","a":1}"#));
+        assert!(same(r#"{"price":45.00}"#, r#"{"price":45.0}"#));
+        assert!(!same(r#"{"price":"45.00"}"#, r#"{"price":"45.0"}"#));
+        assert!(!same(r#"{"a":1}"#, r#"{"a":1,"b":null}"#));
+        let m: Value = serde_json::json!({
+            "name": "Bag", "price": 10,
+            "custom_attributes": [{"attribute_code": "color", "value": "49"}, {"attribute_code": "size", "value": "1"}],
+            "extension_attributes": {"website_ids": [1]},
+            "addresses": [{"city": "Berlin"}]
+        });
+        let s: Value = serde_json::json!({
+            "name": "Bag!", "price": 10,
+            "custom_attributes": [{"attribute_code": "size", "value": "1"}, {"attribute_code": "color", "value": "50"}],
+            "extension_attributes": {"website_ids": [1, 2]},
+            "addresses": [{"city": "Bonn"}]
+        });
+        let paths: Vec<String> = field_diffs(&m, &s).into_iter().map(|d| d.path).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "addresses[0].city",
+                "custom_attributes[color]",
+                "extension_attributes.website_ids[1]",
+                "name"
+            ]
+        );
+    }
+
+    #[test]
+    fn compares_by_key_both_ways() {
+        let m = vec![
+            (1, "default".to_owned(), r#"{"a":1}"#.to_owned()),
+            (2, "default".to_owned(), r#"{"a":2}"#.to_owned()),
+            (3, "default".to_owned(), r#"{"a":3}"#.to_owned()),
+        ];
+        let s = vec![
+            (3, "default".to_owned(), r#"{"a":3}"#.to_owned()),
+            (1, "default".to_owned(), r#"{"a":9}"#.to_owned()),
+            (4, "default".to_owned(), r#"{"a":4}"#.to_owned()),
+        ];
+        let keys: Vec<(u32, String)> = compare(&m, &s)
+            .into_iter()
+            .map(|(i, st, _)| (i, st))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                (1, "default".into()),
+                (2, "default".into()),
+                (4, "default".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn masks_passwords_and_numbers_binlog_files() {
+        assert_eq!(
+            mask("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(mask("postgres://h/db"), "postgres://h/db");
+        assert_eq!(file_number("mariadb-bin.000012"), 12);
+    }
+}
