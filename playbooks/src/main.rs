@@ -7,7 +7,6 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use ficus_playbooks::verify::{self, Domain};
 
-// The same allocator as the other tools' binaries.
 #[derive(Debug, Parser)]
 #[command(
     name = "ficus",
@@ -21,6 +20,11 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Phase playbooks.
+    Playbook {
+        #[command(subcommand)]
+        command: PlaybookCommand,
+    },
     /// Row-level parity of a domain between Magento and its service's database; exit 0 when
     /// clean, 1 on a real mismatch, 2 when it could not run.
     Verify {
@@ -51,6 +55,26 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum PlaybookCommand {
+    /// Runs a playbook's steps in order, continuing after the last finished one. Exit 0 when
+    /// every step finished, 1 when a step refused or a gate breached (the dial is back at 0 %),
+    /// 2 when it could not run.
+    Run {
+        /// The playbook (YAML).
+        file: std::path::PathBuf,
+        /// Print what each step would do; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Forget the state file and start from the first step.
+        #[arg(long)]
+        restart: bool,
+        /// Who runs it, for the audit logs (default: $USER).
+        #[arg(long, env = "FICUS_OPERATOR")]
+        operator: Option<String>,
+    },
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -65,6 +89,60 @@ fn main() -> ExitCode {
         }
     };
     match args.command {
+        Command::Playbook {
+            command:
+                PlaybookCommand::Run {
+                    file,
+                    dry_run,
+                    restart,
+                    operator,
+                },
+        } => {
+            let playbook = match ficus_playbooks::playbook::load(&file) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("ficus playbook: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let options = ficus_playbooks::runner::RunOptions {
+                dry_run,
+                restart,
+                operator: operator
+                    .or_else(|| std::env::var("USER").ok())
+                    .unwrap_or_else(|| "operator".into()),
+            };
+            println!(
+                "playbook {} (phase {}, {}): {} steps{}",
+                playbook.name,
+                playbook.phase,
+                playbook.domain.name(),
+                playbook.steps.len(),
+                if dry_run { ", dry run" } else { "" }
+            );
+            let mut out = std::io::stdout();
+            match runtime.block_on(ficus_playbooks::runner::run(&playbook, &options, &mut out)) {
+                Ok(_) => {
+                    if !dry_run {
+                        println!(
+                            "playbook {}: every step finished (state {}, audit log {})",
+                            playbook.name,
+                            ficus_playbooks::runner::state_path(&playbook).display(),
+                            ficus_playbooks::runner::audit_path(&playbook).display()
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e @ ficus_playbooks::runner::RunError::State(_)) => {
+                    eprintln!("ficus playbook: {e}");
+                    ExitCode::from(2)
+                }
+                Err(e) => {
+                    eprintln!("ficus playbook {}: STOPPED at {e}", playbook.name);
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Verify {
             domain,
             magento,

@@ -27,6 +27,9 @@ pub struct Metrics {
     latency_sum_us: Vec<AtomicU64>,
     /// [domain] reads retried on Magento after the new service failed
     fallbacks: Vec<AtomicU64>,
+    /// [domain][circuit open, unhealthy] requests the flags gave the new service that went to
+    /// Magento instead
+    diverted: Vec<AtomicU64>,
     /// Flag changes made through the admin API.
     pub flag_changes: AtomicU64,
     /// Requests refused with 429: [per IP, per customer].
@@ -57,6 +60,7 @@ impl Metrics {
             latency: zeros(d * 2 * (BUCKETS.len() + 1)),
             latency_sum_us: zeros(d * 2),
             fallbacks: zeros(d),
+            diverted: zeros(d * 2),
             domains: all,
             flag_changes: AtomicU64::new(0),
             rate_limited: [AtomicU64::new(0), AtomicU64::new(0)],
@@ -92,6 +96,12 @@ impl Metrics {
         self.latency[(domain * 2 + b) * (BUCKETS.len() + 1) + bucket]
             .fetch_add(1, Ordering::Relaxed);
         self.latency_sum_us[domain * 2 + b].fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a request the flags gave the new service that went to Magento because its circuit
+    /// was open (`unhealthy` false) or its health checks failed (`unhealthy` true).
+    pub fn diverted(&self, domain: usize, unhealthy: bool) {
+        self.diverted[domain * 2 + usize::from(unhealthy)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a read retried on Magento.
@@ -180,6 +190,21 @@ impl Metrics {
                 out,
                 "ficus_proxy_fallbacks_total{{domain=\"{domain}\"}} {v}"
             );
+        }
+        family(
+            &mut out,
+            "ficus_proxy_diverted_total",
+            "counter",
+            "Requests the flags gave the new service that Magento answered: its circuit was open or its health checks failed.",
+        );
+        for (d, domain) in self.domains.iter().enumerate() {
+            for (i, reason) in ["circuit_open", "unhealthy"].iter().enumerate() {
+                let v = self.diverted[d * 2 + i].load(Ordering::Relaxed);
+                let _ = writeln!(
+                    out,
+                    "ficus_proxy_diverted_total{{domain=\"{domain}\",reason=\"{reason}\"}} {v}"
+                );
+            }
         }
         family(
             &mut out,

@@ -379,6 +379,7 @@ impl ProxyHttp for Front {
             if !service.health.is_healthy() {
                 backend = Backend::Legacy;
                 reason = Reason::Unhealthy;
+                self.metrics.diverted(ctx.domain, true);
             } else if service
                 .circuit
                 .as_ref()
@@ -386,6 +387,7 @@ impl ProxyHttp for Front {
             {
                 backend = Backend::Legacy;
                 reason = Reason::CircuitOpen;
+                self.metrics.diverted(ctx.domain, false);
             }
         }
         ctx.backend = backend;
