@@ -276,7 +276,25 @@ pub fn load(path: &Path) -> Result<Playbook, String> {
 pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Playbook, String> {
     let mut value: Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
     expand(&mut value, env)?;
-    let file: File = serde_yaml::from_value(value).map_err(|e| e.to_string())?;
+    let mut file: File = serde_yaml::from_value(value).map_err(|e| e.to_string())?;
+    // An optional setting whose variable is empty is not set.
+    let st = &mut file.settings;
+    for o in [
+        &mut st.id_map_db,
+        &mut st.proxy_admin,
+        &mut st.proxy_token,
+        &mut st.cdc_metrics,
+        &mut st.operator,
+    ] {
+        if o.as_deref().is_some_and(str::is_empty) {
+            *o = None;
+        }
+    }
+    for o in [&mut st.work_dir, &mut st.bin_dir] {
+        if o.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            *o = None;
+        }
+    }
     if !(1..=3).contains(&file.phase) {
         return Err(format!("phase {}: give 1, 2 or 3", file.phase));
     }
@@ -330,10 +348,18 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Playboo
     })
 }
 
-/// Replaces `${NAME}` and `${NAME:-default}` in every string.
+/// Replaces `${NAME}` and `${NAME:-default}` in every string. A string that is one placeholder
+/// and expands to a number becomes that number (`hold_seconds: ${HOLD:-30}`).
 fn expand(v: &mut Value, env: &dyn Fn(&str) -> Option<String>) -> Result<(), String> {
     match v {
-        Value::String(s) => *s = expand_str(s, env)?,
+        Value::String(s) => {
+            let whole = s.starts_with("${") && s.ends_with('}') && s.matches("${").count() == 1;
+            let expanded = expand_str(s, env)?;
+            *v = match serde_yaml::from_str::<Value>(&expanded) {
+                Ok(n @ Value::Number(_)) if whole => n,
+                _ => Value::String(expanded),
+            };
+        }
         Value::Sequence(seq) => {
             for x in seq {
                 expand(x, env)?;
@@ -388,7 +414,7 @@ fn digest(text: &str) -> String {
 mod tests {
     use super::*;
 
-    const TEXT: &str = "name: p1\ndomain: catalog\nphase: 1\nsettings:\n  magento: ${M}\n  service_db: ${S:-postgres://x/y}\nsteps:\n  - preflight:\n  - shift: { to: 25, hold_seconds: 5 }\n  - rollback: {}\n";
+    const TEXT: &str = "name: p1\ndomain: catalog\nphase: 1\nsettings:\n  magento: ${M}\n  service_db: ${S:-postgres://x/y}\n  id_map_db: ${I:-}\nsteps:\n  - preflight:\n  - shift: { to: 25, hold_seconds: '${H:-5}' }\n  - rollback: {}\n";
 
     #[test]
     fn parses_steps_and_expands_variables() {
@@ -396,6 +422,7 @@ mod tests {
         let p = parse(TEXT, &env).expect("parses");
         assert_eq!(p.settings.magento, "mysql://m/db");
         assert_eq!(p.settings.service_db, "postgres://x/y");
+        assert_eq!(p.settings.id_map_db, None);
         let kinds: Vec<&str> = p.steps.iter().map(Step::kind).collect();
         assert_eq!(kinds, vec!["preflight", "shift", "rollback"]);
         let Step::Shift(s) = &p.steps[1] else {
@@ -413,7 +440,7 @@ mod tests {
                 .expect_err("unset")
                 .contains("${M} is not set")
         );
-        let env = |_: &str| Some("v".to_owned());
+        let env = |n: &str| Some(if n == "H" { "5" } else { "v" }.to_owned());
         let typo = TEXT.replace("rollback", "rolback");
         assert!(
             parse(&typo, &env)

@@ -247,7 +247,7 @@ fn describe(p: &Playbook, step: &Step) -> String {
         Step::WaitLag(s) => format!("wait until cdc-sync's lag is under {} s", s.max_seconds),
         Step::Verify(_) => format!("compare every {d} entity of Magento with the service's copy"),
         Step::Shift(s) => format!(
-            "move {} to {} %, hold {} s with gates: 5xx ≤ {} %, p99 ≤ {} ms, lag ≤ {} s",
+            "move {} to {} %, hold {} s with gates: new-backend failures ≤ {} %, p99 ≤ {} ms, lag ≤ {} s",
             s.dial.flag(p.domain),
             s.to,
             s.hold_seconds,
