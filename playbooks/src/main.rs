@@ -52,6 +52,10 @@ enum Command {
         /// The report as JSON on stdout instead of text.
         #[arg(long)]
         json: bool,
+        /// Keep progress in this file after each chunk; a stopped run given the same file
+        /// continues where it was (the file is removed when the run finishes).
+        #[arg(long)]
+        state: Option<std::path::PathBuf>,
     },
 }
 
@@ -152,6 +156,7 @@ fn main() -> ExitCode {
             max_rows_per_second,
             recheck_wait,
             json,
+            state,
         } => {
             let Some(domain) = Domain::parse(&domain) else {
                 eprintln!("ficus verify: --domain {domain:?}: give catalog, customer or order");
@@ -162,6 +167,7 @@ fn main() -> ExitCode {
             options.chunk_size = chunk_size;
             options.max_rows_per_second = max_rows_per_second;
             options.recheck_wait = Duration::from_secs(recheck_wait);
+            options.state = state;
             let bar = progress_bar();
             let result = runtime.block_on(verify::verify(&options, |kind, n| {
                 bar.set_message(format!("{kind}: {n} entities compared"));

@@ -170,6 +170,8 @@ pub async fn run(
                 o.chunk_size = s.chunk_size;
                 o.max_rows_per_second = s.max_rows_per_second;
                 o.recheck_wait = Duration::from_secs(s.recheck_wait_seconds);
+                // A verify stopped with the playbook continues where it was on the rerun.
+                o.state = Some(dir.join(format!("{}.verify-{n}.json", p.name)));
                 let report = verify::verify(&o, |_, _| {})
                     .await
                     .map_err(|e| refused(e.to_string()))?;

@@ -101,6 +101,9 @@ pub struct Options {
     pub namespace: Namespace,
     /// Mismatches kept in the report as examples (all are counted).
     pub examples: usize,
+    /// Where progress is kept after each chunk, so a stopped run continues where it was
+    /// (removed when the run finishes).
+    pub state: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -117,6 +120,7 @@ impl Options {
             recheck_wait: Duration::from_secs(30),
             namespace: ficus_id_map::DEFAULT_NAMESPACE,
             examples: 10,
+            state: None,
         }
     }
 }
@@ -233,12 +237,71 @@ pub enum Error {
 }
 
 /// A mismatch seen during the walk, with where Magento stood when it was seen.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Seen {
+    #[serde(with = "kind_name")]
     kind: Kind,
     id: u32,
     store: String,
     at: Option<(u64, u64)>,
+}
+
+mod kind_name {
+    use ficus_eav_extract::Kind;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(k: &Kind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(k.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
+        let name = String::deserialize(d)?;
+        Kind::parse(&name).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A run's progress, kept in [`Options::state`] after each chunk.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Progress {
+    domain: String,
+    stores: Vec<String>,
+    /// The kind being walked (index into the domain's kinds) and the last entity id compared.
+    kind: usize,
+    after: u32,
+    report: Report,
+    seen: Vec<Seen>,
+}
+
+impl Progress {
+    fn load(
+        path: &std::path::Path,
+        domain: Domain,
+        stores: &[String],
+    ) -> Result<Option<Progress>, Error> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::Options(format!("{}: {e}", path.display()))),
+        };
+        let p: Progress = serde_json::from_str(&text)
+            .map_err(|e| Error::Options(format!("{}: {e}", path.display())))?;
+        if p.domain != domain.name() || p.stores != stores {
+            return Err(Error::Options(format!(
+                "{} belongs to a run of {} in {:?}; remove it to start over",
+                path.display(),
+                p.domain,
+                p.stores
+            )));
+        }
+        Ok(Some(p))
+    }
+
+    fn save(&self, path: &std::path::Path) -> Result<(), Error> {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec(self).unwrap_or_default())
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| Error::Options(format!("{}: {e}", path.display())))
+    }
 }
 
 /// Runs the verification; `progress(kind, entities so far)` is called after each chunk.
@@ -261,20 +324,31 @@ pub async fn verify(
     };
     let stores = stores(options, &lookup, &service).await?;
     let store_refs: Vec<&str> = stores.iter().map(String::as_str).collect();
-    let mut report = Report {
-        domain: options.domain.name().to_owned(),
-        ..Report::default()
+    let resumed = match &options.state {
+        Some(path) => Progress::load(path, options.domain, &stores)?,
+        None => None,
     };
-    let mut seen: Vec<Seen> = Vec::new();
+    let mut progress_state = resumed.unwrap_or_else(|| Progress {
+        domain: options.domain.name().to_owned(),
+        stores: stores.clone(),
+        report: Report {
+            domain: options.domain.name().to_owned(),
+            ..Report::default()
+        },
+        ..Progress::default()
+    });
     let pace = Pace::new(options.max_rows_per_second);
-    for &kind in options.domain.kinds() {
-        let mut counts = KindCounts {
-            kind: kind.name().to_owned(),
-            ..KindCounts::default()
-        };
-        let mut after = 0u32;
-        let mut entities = 0u64;
+    let kinds = options.domain.kinds();
+    while progress_state.kind < kinds.len() {
+        let kind = kinds[progress_state.kind];
+        if progress_state.report.kinds.len() <= progress_state.kind {
+            progress_state.report.kinds.push(KindCounts {
+                kind: kind.name().to_owned(),
+                ..KindCounts::default()
+            });
+        }
         loop {
+            let after = progress_state.after;
             let mut snapshot = lookup.snapshot().await?;
             let at = snapshot
                 .position
@@ -289,32 +363,42 @@ pub async fn verify(
             // that are left when Magento has no more.
             let upper = last.unwrap_or(u32::MAX);
             let theirs = service.documents(kind, after, upper, &store_refs).await?;
-            counts.magento += magento.len() as u64;
-            counts.service += theirs.len() as u64;
-            report.documents += magento.len().max(theirs.len()) as u64;
             let ids: BTreeSet<u32> = magento.iter().map(|(id, _, _)| *id).collect();
-            entities += ids.len() as u64;
+            {
+                let r = &mut progress_state.report;
+                let counts = &mut r.kinds[progress_state.kind];
+                counts.magento += magento.len() as u64;
+                counts.service += theirs.len() as u64;
+                r.documents += magento.len().max(theirs.len()) as u64;
+                r.entities += ids.len() as u64;
+            }
             pace.wait(ids.len()).await;
             for (id, store, _) in compare(&magento, &theirs) {
-                seen.push(Seen {
+                progress_state.seen.push(Seen {
                     kind,
                     id,
                     store,
                     at,
                 });
             }
-            progress(kind.name(), entities);
-            match last {
-                Some(l) if (l as u64) < u32::MAX as u64 => after = l,
-                _ => break,
+            progress(kind.name(), progress_state.report.entities);
+            let more = matches!(last, Some(l) if l < u32::MAX) && !magento.is_empty();
+            if more {
+                progress_state.after = last.unwrap_or(u32::MAX);
+            } else {
+                progress_state.kind += 1;
+                progress_state.after = 0;
             }
-            if magento.is_empty() {
+            if let Some(path) = &options.state {
+                progress_state.save(path)?;
+            }
+            if !more {
                 break;
             }
         }
-        report.entities += entities;
-        report.kinds.push(counts);
     }
+    let mut report = progress_state.report.clone();
+    let seen = progress_state.seen.clone();
     // Re-check what differed once cdc-sync has passed where Magento stood.
     let walked = seen.len() as u64;
     let mut pending = seen;
@@ -348,6 +432,9 @@ pub async fn verify(
         }
     }
     report.seconds = started.elapsed().as_secs_f64();
+    if let Some(path) = &options.state {
+        let _ = std::fs::remove_file(path);
+    }
     Ok(report)
 }
 

@@ -491,3 +491,105 @@ fn phase1_for_the_catalog_end_to_end() {
     assert_eq!(reads["rollout"], 0, "{reads}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A run killed (SIGKILL) in the middle of a step continues with that step: the steps finished
+/// before it are not done again, and the audit log shows the killed step's change and its redo.
+#[test]
+fn a_killed_run_resumes_with_its_unfinished_step() {
+    ensure_binaries();
+    let dir = std::env::temp_dir().join(format!("ficus-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("flags.json"),
+        r#"{"version": 2, "features": [{"name": "ficus.kill", "enabled": false, "strategies": [{"name": "default"}]}]}"#,
+    )
+    .expect("flags");
+    let (proxy_port, admin_port) = (free_port(), free_port());
+    std::fs::write(
+        dir.join("proxy.toml"),
+        format!(
+            "listen = \"127.0.0.1:{proxy_port}\"\nadmin_listen = \"127.0.0.1:{admin_port}\"\nadmin_token = \"r\"\n\
+             grace_period_seconds = 0\nshutdown_timeout_seconds = 1\naccess_log = false\nmagento = [\"127.0.0.1:9\"]\n\
+             [health]\ninterval_ms = 0\n[services]\ncatalog = \"127.0.0.1:9\"\ncustomer = \"127.0.0.1:9\"\norder = \"127.0.0.1:9\"\n[flags]\nfile = \"flags.json\"\n"
+        ),
+    )
+    .expect("proxy config");
+    let proxy_config = dir.join("proxy.toml").display().to_string();
+    let _proxy = spawn(
+        "ficus-proxy",
+        &["--config", &proxy_config],
+        &dir.join("proxy.log"),
+    );
+    let admin = format!("127.0.0.1:{admin_port}");
+    wait_until("the proxy listens", Duration::from_secs(30), || {
+        TcpStream::connect(&admin).is_ok()
+    });
+    let playbook = dir.join("resume.yaml");
+    // The hold comes from the environment, so both runs use the same playbook text.
+    std::fs::write(
+        &playbook,
+        format!(
+            "name: resume\ndomain: catalog\nphase: 1\nsettings:\n  magento: mysql://unused@127.0.0.1:9/m\n  \
+             service_db: postgres://unused@127.0.0.1:9/s\n  proxy_admin: http://{admin}\n  proxy_token: r\n  \
+             work_dir: {}\nsteps:\n  - rollback: {{}}\n  - shift: {{ to: 30, hold_seconds: '${{H}}', min_requests: 1000000 }}\n",
+            dir.join("work").display()
+        ),
+    )
+    .expect("playbook");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_ficus"))
+        .args(["playbook", "run"])
+        .arg(&playbook)
+        .env("H", "60")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ficus");
+    let state = dir.join("work/resume.state.json");
+    let audit = dir.join("work/resume.audit.jsonl");
+    // Killed once step 1 is recorded and step 2 has moved the dial (it is holding).
+    wait_until("step 2 holds", Duration::from_secs(30), || {
+        std::fs::read_to_string(&audit).is_ok_and(|a| a.contains("\"30%\""))
+    });
+    first.kill().expect("kill");
+    let _ = first.wait();
+    let done: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+    assert_eq!(done["done"].as_array().map(Vec::len), Some(1), "{done}");
+
+    let (code, out) = ficus(
+        &["playbook", "run", &playbook.display().to_string()],
+        &[("H", "1")],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("[1/2] rollback: done earlier"), "{out}");
+    assert!(
+        out.contains("[2/2] shift: ficus.catalog.reads 30% → 30%"),
+        "{out}"
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&audit)
+        .expect("audit")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    // rollback (reads, writes), the killed shift, its redo: the rollback was not done again.
+    let moves: Vec<(String, String)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["flag"].as_str().unwrap_or("").to_owned(),
+                l["to"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        vec![
+            ("ficus.catalog.reads".to_owned(), "0%".to_owned()),
+            ("ficus.catalog.writes".to_owned(), "0%".to_owned()),
+            ("ficus.catalog.reads".to_owned(), "30%".to_owned()),
+            ("ficus.catalog.reads".to_owned(), "30%".to_owned()),
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,197 @@
+//! `ficus verify` on a back-filled catalog: clean after the back-fill; every kind of mismatch
+//! found and described (missing, extra, different with the field); and a run killed half-way
+//! continues from its state file to the same counts as an uninterrupted run.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ficus_magento_fixture::Edition;
+use ficus_magento_fixture::testing::{magento_store, pg_database};
+use ficus_services::catalog::Catalog;
+
+fn ficus(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ficus"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("ficus");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn verify_finds_each_kind_of_mismatch_and_resumes() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let magento = rt.block_on(magento_store("verify", "small", 31, Edition::Ce));
+    let service = rt.block_on(pg_database("verify_catalog"));
+    let pool = rt.block_on(async {
+        let extracted = ficus_magento_standin::testing::extract(&magento, None).await;
+        let _ = std::fs::remove_file(&extracted.path);
+        let catalog = Catalog::connect(&service).await.expect("connect");
+        catalog.migrate().await.expect("migrate");
+        for line in extracted.text.lines() {
+            match ficus_services::load::Kind::of(line) {
+                Some(ficus_services::load::Kind::Product) => {
+                    catalog
+                        .upsert_product(line, extracted.at)
+                        .await
+                        .expect("product");
+                }
+                Some(ficus_services::load::Kind::Category) => {
+                    catalog
+                        .upsert_category(line, extracted.at)
+                        .await
+                        .expect("category");
+                }
+                _ => {}
+            }
+        }
+        sqlx::PgPool::connect(&service).await.expect("pool")
+    });
+    let base = [
+        "verify",
+        "--domain",
+        "catalog",
+        "--magento",
+        &magento,
+        "--service",
+        &service,
+        "--recheck-wait",
+        "1",
+        "--json",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend_from_slice(extra);
+        ficus(&args)
+    };
+    let (code, out) = run(&[]);
+    assert_eq!(code, 0, "{out}");
+    let clean: serde_json::Value = serde_json::from_str(&out).expect("json report");
+    let products = clean["kinds"][0]["magento"].as_u64().expect("count");
+    assert!(
+        products > 0 && clean["kinds"][0]["service"] == clean["kinds"][0]["magento"],
+        "{clean}"
+    );
+
+    // A run killed half-way resumes from its state file to the same counts.
+    let state =
+        std::env::temp_dir().join(format!("ficus-verify-state-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&state);
+    let state_arg = state.display().to_string();
+    let mut slow = Command::new(env!("CARGO_BIN_EXE_ficus"))
+        .args(base)
+        .args([
+            "--chunk-size",
+            "50",
+            "--max-rows-per-second",
+            "400",
+            "--state",
+            &state_arg,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ficus");
+    let started = Instant::now();
+    loop {
+        let after = std::fs::read_to_string(&state)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["after"].as_u64())
+            .unwrap_or(0);
+        if after > 100 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no progress written"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    slow.kill().expect("kill");
+    let _ = slow.wait();
+    let (code, out) = run(&["--chunk-size", "50", "--state", &state_arg]);
+    assert_eq!(code, 0, "{out}");
+    let resumed: serde_json::Value = serde_json::from_str(&out).expect("json report");
+    assert_eq!(
+        resumed["kinds"], clean["kinds"],
+        "a resumed run counts like a whole one"
+    );
+    assert_eq!(resumed["entities"], clean["entities"]);
+    assert!(!state.exists(), "the state file is removed at the end");
+
+    // Three mismatches made behind cdc-sync's back: a product's document changed in one store
+    // view, a product removed from the service, a product the service has that Magento has not.
+    let ids: Vec<(i64,)> = rt
+        .block_on(
+            sqlx::query_as("SELECT legacy_id FROM catalog.product ORDER BY legacy_id LIMIT 2")
+                .fetch_all(&pool),
+        )
+        .expect("ids");
+    let (changed, removed) = (ids[0].0, ids[1].0);
+    rt.block_on(async {
+        sqlx::query(
+            "UPDATE catalog.product_document d SET document = jsonb_set(d.document::jsonb, '{price}', '1234.5')::json
+             FROM catalog.product p WHERE p.uuid = d.product AND p.legacy_id = $1 AND d.store_code = 'default'",
+        )
+        .bind(changed)
+        .execute(&pool)
+        .await
+        .expect("change");
+        sqlx::query("DELETE FROM catalog.product WHERE legacy_id = $1")
+            .bind(removed)
+            .execute(&pool)
+            .await
+            .expect("remove");
+        // The extra one: a copy of the changed product's rows under an id Magento does not have.
+        sqlx::query(
+            "WITH p AS (INSERT INTO catalog.product (uuid, legacy_id, source_file, source_offset)
+                        SELECT gen_random_uuid(), 999999, source_file, source_offset FROM catalog.product WHERE legacy_id = $1
+                        RETURNING uuid)
+             INSERT INTO catalog.product_document (product, store_code, document)
+             SELECT p.uuid, d.store_code, d.document FROM p, catalog.product_document d
+             JOIN catalog.product o ON o.uuid = d.product WHERE o.legacy_id = $1",
+        )
+        .bind(changed)
+        .execute(&pool)
+        .await
+        .expect("extra");
+    });
+    let (code, out) = run(&[]);
+    assert_eq!(code, 1, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("json report");
+    let product = &report["kinds"][0];
+    assert_eq!(product["kind"], "product");
+    assert!(product["missing"].as_u64() >= Some(1), "{report}");
+    assert!(product["extra"].as_u64() >= Some(1), "{report}");
+    assert_eq!(product["different"], 1, "{report}");
+    let examples = report["examples"].as_array().expect("examples");
+    let different = examples
+        .iter()
+        .find(|m| m["what"] == "different")
+        .expect("the different one");
+    assert_eq!(different["id"], changed);
+    assert_eq!(different["store"], "default");
+    assert_eq!(different["fields"][0]["path"], "price");
+    assert_eq!(different["fields"][0]["service"], 1234.5);
+    assert!(
+        examples
+            .iter()
+            .any(|m| m["what"] == "missing" && m["id"] == removed),
+        "{report}"
+    );
+    assert!(
+        examples
+            .iter()
+            .any(|m| m["what"] == "extra" && m["id"] == 999_999),
+        "{report}"
+    );
+    let _ = std::fs::remove_file(&state);
+}
