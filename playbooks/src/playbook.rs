@@ -326,6 +326,13 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Playboo
                 if s.to > 100 {
                     return Err(format!("step {n} (shift): to {} is over 100", s.to));
                 }
+                // A dial moves up only after Magento and the service were found equal (a
+                // failed verify stops the playbook before the shift).
+                if s.to > 0 && !steps.iter().any(|x| matches!(x, Step::Verify(_))) {
+                    return Err(format!(
+                        "step {n} (shift): moving a dial up needs a verify step before it"
+                    ));
+                }
                 Step::Shift(s)
             }
             "rollback" => Step::Rollback(serde_yaml::from_value(params).map_err(bad)?),
@@ -414,7 +421,7 @@ fn digest(text: &str) -> String {
 mod tests {
     use super::*;
 
-    const TEXT: &str = "name: p1\ndomain: catalog\nphase: 1\nsettings:\n  magento: ${M}\n  service_db: ${S:-postgres://x/y}\n  id_map_db: ${I:-}\nsteps:\n  - preflight:\n  - shift: { to: 25, hold_seconds: '${H:-5}' }\n  - rollback: {}\n";
+    const TEXT: &str = "name: p1\ndomain: catalog\nphase: 1\nsettings:\n  magento: ${M}\n  service_db: ${S:-postgres://x/y}\n  id_map_db: ${I:-}\nsteps:\n  - verify:\n  - shift: { to: 25, hold_seconds: '${H:-5}' }\n  - rollback: {}\n";
 
     #[test]
     fn parses_steps_and_expands_variables() {
@@ -424,7 +431,7 @@ mod tests {
         assert_eq!(p.settings.service_db, "postgres://x/y");
         assert_eq!(p.settings.id_map_db, None);
         let kinds: Vec<&str> = p.steps.iter().map(Step::kind).collect();
-        assert_eq!(kinds, vec!["preflight", "shift", "rollback"]);
+        assert_eq!(kinds, vec!["verify", "shift", "rollback"]);
         let Step::Shift(s) = &p.steps[1] else {
             panic!("a shift")
         };
@@ -456,5 +463,11 @@ mod tests {
                 .contains("step 2 (shift)")
         );
         assert!(parse("name: [", &env).is_err());
+        let unverified = TEXT.replace("  - verify:\n", "");
+        assert!(
+            parse(&unverified, &env)
+                .expect_err("no verify")
+                .contains("step 1 (shift): moving a dial up needs a verify step before it")
+        );
     }
 }

@@ -405,30 +405,6 @@ fn phase1_for_the_catalog_end_to_end() {
     };
     let (code, out) = verify(&[]);
     assert_eq!(code, 0, "{out}");
-    let psql = |sql: &str| {
-        let out = Command::new("psql")
-            .args(["-q", "-v", "ON_ERROR_STOP=1", &service_db, "-c", sql])
-            .output()
-            .expect("psql");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    psql(&format!(
-        "UPDATE catalog.product_document d SET document = jsonb_set(d.document::jsonb, '{{name}}', '\"Tampered\"')::json
-         FROM catalog.product p WHERE p.uuid = d.product AND p.legacy_id = {product_id} AND d.store_code = 'default'"
-    ));
-    let (code, out) = verify(&[]);
-    assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains("Different product")
-            && out.contains("name: Magento")
-            && out.contains("\"Tampered\""),
-        "{out}"
-    );
-
     // A gate breach: the service dies; reads fall back to Magento (no client sees it), the
     // playbook counts them as the new backend's failures, moves the dial back to 0 % and stops.
     let breach = dir.join("breach.yaml");
@@ -437,6 +413,7 @@ fn phase1_for_the_catalog_end_to_end() {
         [
             settings("walk-breach"),
             "  - rollback: { dial: reads }".into(),
+            "  - verify: { recheck_wait_seconds: 20 }".into(),
             "  - shift: { to: 100, hold_seconds: 20, min_requests: 5, max_lag_seconds: 30 }".into(),
             String::new(),
         ]
@@ -489,6 +466,30 @@ fn phase1_for_the_catalog_end_to_end() {
         .cloned()
         .expect("the reads flag");
     assert_eq!(reads["rollout"], 0, "{reads}");
+    let psql = |sql: &str| {
+        let out = Command::new("psql")
+            .args(["-q", "-v", "ON_ERROR_STOP=1", &service_db, "-c", sql])
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    psql(&format!(
+        "UPDATE catalog.product_document d SET document = jsonb_set(d.document::jsonb, '{{name}}', '\"Tampered\"')::json
+         FROM catalog.product p WHERE p.uuid = d.product AND p.legacy_id = {product_id} AND d.store_code = 'default'"
+    ));
+    let (code, out) = verify(&[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("Different product")
+            && out.contains("name: Magento")
+            && out.contains("\"Tampered\""),
+        "{out}"
+    );
+
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -532,7 +533,7 @@ fn a_killed_run_resumes_with_its_unfinished_step() {
         format!(
             "name: resume\ndomain: catalog\nphase: 1\nsettings:\n  magento: mysql://unused@127.0.0.1:9/m\n  \
              service_db: postgres://unused@127.0.0.1:9/s\n  proxy_admin: http://{admin}\n  proxy_token: r\n  \
-             work_dir: {}\nsteps:\n  - rollback: {{}}\n  - shift: {{ to: 30, hold_seconds: '${{H}}', min_requests: 1000000 }}\n",
+             work_dir: {}\nsteps:\n  - rollback: {{ dial: writes }}\n  - shift: {{ to: 0, hold_seconds: '${{H}}' }}\n",
             dir.join("work").display()
         ),
     )
@@ -549,7 +550,7 @@ fn a_killed_run_resumes_with_its_unfinished_step() {
     let audit = dir.join("work/resume.audit.jsonl");
     // Killed once step 1 is recorded and step 2 has moved the dial (it is holding).
     wait_until("step 2 holds", Duration::from_secs(30), || {
-        std::fs::read_to_string(&audit).is_ok_and(|a| a.contains("\"30%\""))
+        std::fs::read_to_string(&audit).is_ok_and(|a| a.contains("ficus.catalog.reads"))
     });
     first.kill().expect("kill");
     let _ = first.wait();
@@ -564,7 +565,7 @@ fn a_killed_run_resumes_with_its_unfinished_step() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("[1/2] rollback: done earlier"), "{out}");
     assert!(
-        out.contains("[2/2] shift: ficus.catalog.reads 30% → 30%"),
+        out.contains("[2/2] shift: ficus.catalog.reads 0% → 0%"),
         "{out}"
     );
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&audit)
@@ -572,7 +573,7 @@ fn a_killed_run_resumes_with_its_unfinished_step() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("json"))
         .collect();
-    // rollback (reads, writes), the killed shift, its redo: the rollback was not done again.
+    // The rollback, the killed shift, its redo: the rollback was not done again.
     let moves: Vec<(String, String)> = lines
         .iter()
         .map(|l| {
@@ -585,10 +586,9 @@ fn a_killed_run_resumes_with_its_unfinished_step() {
     assert_eq!(
         moves,
         vec![
-            ("ficus.catalog.reads".to_owned(), "0%".to_owned()),
             ("ficus.catalog.writes".to_owned(), "0%".to_owned()),
-            ("ficus.catalog.reads".to_owned(), "30%".to_owned()),
-            ("ficus.catalog.reads".to_owned(), "30%".to_owned()),
+            ("ficus.catalog.reads".to_owned(), "0%".to_owned()),
+            ("ficus.catalog.reads".to_owned(), "0%".to_owned()),
         ]
     );
     let _ = std::fs::remove_dir_all(&dir);
