@@ -1,8 +1,9 @@
 //! Crash safety of the `cdc-sync` binary on the real MariaDB and PostgreSQL: while a workload
 //! keeps writing to Magento, cdc-sync is killed with SIGKILL at random moments and started again
-//! from its settings file, and once its databases lose their connections and refuse new ones for
-//! a while; after the workload it catches up and every document equals a fresh back-fill's —
-//! nothing lost, nothing applied twice in effect. It then stops cleanly on SIGTERM.
+//! from its settings file, and once the services' PostgreSQL server (a cluster of the test's own)
+//! is restarted under it — stopped, so every connection ends and new ones are refused, then
+//! started again; after the workload it catches up and every document equals a fresh
+//! back-fill's — nothing lost, nothing applied twice in effect. It then stops cleanly on SIGTERM.
 
 mod common;
 
@@ -134,7 +135,9 @@ async fn killed_at_random_moments_it_loses_nothing_and_repeats_nothing() {
     let seed = std::process::id() as u64;
     let magento = magento_store("cdccrash", "small", 9, Edition::Ce).await;
     let out = std::env::temp_dir().join(format!("ficus-cdccrash-{seed}.jsonl"));
-    let synced = Services::new("cdccrash").await;
+    // The synced services live on a PostgreSQL server the test may restart.
+    let server = PrivatePostgres::start("cdccrash");
+    let synced = Services::new_on(&server.url(), "cdccrash").await;
     let from = synced.backfill(&magento, &out).await;
     let dir = std::env::temp_dir().join(format!("ficus-cdccrash-{seed}"));
     std::fs::create_dir_all(&dir).expect("dir");
@@ -172,43 +175,19 @@ async fn killed_at_random_moments_it_loses_nothing_and_repeats_nothing() {
         }
         tokio::time::sleep(Duration::from_millis(rng.below(150))).await;
         if kill == 3 {
-            // The services' databases go away for a while instead: cdc-sync waits and goes on.
-            let admin = sqlx::PgPool::connect(&format!("{}/postgres", pg_server()))
-                .await
-                .expect("pg");
-            for dsn in &synced.dsns {
-                let db = dsn.rsplit('/').next().expect("database");
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "ALTER DATABASE {db} ALLOW_CONNECTIONS false"
-                )))
-                .execute(&admin)
-                .await
-                .expect("refuse connections");
-                sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()")
-                    .bind(db)
-                    .execute(&admin)
-                    .await
-                    .expect("terminate");
-            }
+            // The services' PostgreSQL server restarts: stopped (every connection of cdc-sync's
+            // ends; new ones are refused while Magento keeps writing), then started again.
+            server.ctl("stop");
             for _ in 0..20 {
                 round += 1;
                 write(&mut conn, &mut rng, round, attrs).await;
             }
             tokio::time::sleep(Duration::from_millis(800)).await;
-            for dsn in &synced.dsns {
-                let db = dsn.rsplit('/').next().expect("database");
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "ALTER DATABASE {db} ALLOW_CONNECTIONS true"
-                )))
-                .execute(&admin)
-                .await
-                .expect("allow connections");
-            }
-            admin.close().await;
             assert!(
                 cdc.try_wait().expect("wait").is_none(),
-                "seed {seed}: cdc-sync waited for PostgreSQL"
+                "seed {seed}: cdc-sync waits while PostgreSQL is down"
             );
+            server.ctl("start");
             continue;
         }
         cdc.kill().expect("SIGKILL");
@@ -283,7 +262,8 @@ async fn killed_at_random_moments_it_loses_nothing_and_repeats_nothing() {
 
     drop(conn);
     pool.disconnect().await.expect("disconnect");
-    synced.drop().await;
+    drop(synced);
+    drop(server);
     fresh.drop().await;
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(&out);

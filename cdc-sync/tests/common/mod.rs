@@ -28,6 +28,29 @@ impl Services {
         for s in ["cat", "cus", "ord"] {
             dsns.push(pg_database(&format!("{name}_{s}")).await);
         }
+        Self::on(dsns).await
+    }
+
+    /// The three databases on the PostgreSQL server at `server` (`postgres://user@host:port`),
+    /// created there.
+    pub async fn new_on(server: &str, name: &str) -> Services {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+            .await
+            .expect("connect the server");
+        let mut dsns = Vec::new();
+        for s in ["cat", "cus", "ord"] {
+            let db = format!("{name}_{s}");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+                .execute(&mut admin)
+                .await
+                .expect("create database");
+            dsns.push(format!("{server}/{db}"));
+        }
+        Self::on(dsns).await
+    }
+
+    async fn on(dsns: Vec<String>) -> Services {
         let catalog = Catalog::connect(&dsns[0]).await.expect("catalog");
         catalog.migrate().await.expect("migrate");
         let customers = Customers::connect(&dsns[1]).await.expect("customers");
@@ -143,6 +166,103 @@ impl Services {
         for d in &self.dsns {
             drop_pg(d).await;
         }
+    }
+}
+
+/// A PostgreSQL server of the test's own (initdb in a temporary directory, its own port), so the
+/// test can stop and restart a real server without touching the one other tests share.
+pub struct PrivatePostgres {
+    bin: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    pub port: u16,
+}
+
+impl PrivatePostgres {
+    /// Initialises and starts a cluster (superuser `ficus`, trust on loopback). The server runs
+    /// as the `postgres` system user, which PostgreSQL requires when the test runs as root.
+    pub fn start(name: &str) -> PrivatePostgres {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL's binaries in /usr/lib/postgresql")
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .filter(|b| b.join("pg_ctl").exists())
+            .max()
+            .expect("pg_ctl");
+        let dir = std::env::temp_dir().join(format!("ficus-pg-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let owned = std::process::Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&dir)
+            .status()
+            .expect("chown");
+        assert!(owned.success(), "chown {}", dir.display());
+        let me = PrivatePostgres { bin, dir, port };
+        let data = me.data();
+        me.run(
+            "initdb",
+            &["-D", &data, "-U", "ficus", "-A", "trust", "--no-sync"],
+        );
+        me.ctl("start");
+        me
+    }
+
+    fn data(&self) -> String {
+        self.dir.join("data").display().to_string()
+    }
+
+    /// A PostgreSQL binary run as `postgres`.
+    fn run(&self, tool: &str, args: &[&str]) {
+        let out = std::process::Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join(tool))
+            .args(args)
+            .output()
+            .expect("runuser");
+        assert!(
+            out.status.success(),
+            "{tool} {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `pg_ctl start|stop|restart`, waiting until done (stop and restart end connections at once).
+    pub fn ctl(&self, action: &str) {
+        let data = self.data();
+        let log = self.dir.join("server.log").display().to_string();
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            self.port,
+            self.dir.display()
+        );
+        let mut args = vec![action, "-D", &data, "-w", "-l", &log, "-o", &options];
+        if action != "start" {
+            args.extend(["-m", "fast"]);
+        }
+        self.run("pg_ctl", &args);
+    }
+
+    /// `postgres://ficus@127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("postgres://ficus@127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = std::process::Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .args(["stop", "-D", &data, "-m", "immediate", "-w"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
