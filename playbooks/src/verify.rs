@@ -347,22 +347,34 @@ pub async fn verify(
                 ..KindCounts::default()
             });
         }
+        // Magento's next chunk is read while the service's side of the current one is: the two
+        // servers work at the same time.
+        let mut current = magento_chunk(
+            &lookup,
+            kind,
+            progress_state.after,
+            options.chunk_size,
+            &store_refs,
+        )
+        .await?;
         loop {
             let after = progress_state.after;
-            let mut snapshot = lookup.snapshot().await?;
-            let at = snapshot
-                .position
-                .as_ref()
-                .map(|p| (file_number(&p.file), p.position));
-            let (magento, last) = snapshot
-                .next_documents(kind, after, options.chunk_size, &store_refs)
-                .await?;
-            drop(snapshot);
-            let magento = shaped(magento, kind);
+            let (magento, last, at) = current;
+            let more = matches!(last, Some(l) if l < u32::MAX) && !magento.is_empty();
             // The service's documents of the same id range: up to the chunk's last id, or all
             // that are left when Magento has no more.
             let upper = last.unwrap_or(u32::MAX);
-            let theirs = service.documents(kind, after, upper, &store_refs).await?;
+            let theirs = service.documents(kind, after, upper, &store_refs);
+            let (theirs, next) = match (more, last) {
+                (true, Some(l)) => {
+                    let (t, n) = tokio::join!(
+                        theirs,
+                        magento_chunk(&lookup, kind, l, options.chunk_size, &store_refs)
+                    );
+                    (t?, Some(n?))
+                }
+                _ => (theirs.await?, None),
+            };
             let ids: BTreeSet<u32> = magento.iter().map(|(id, _, _)| *id).collect();
             {
                 let r = &mut progress_state.report;
@@ -382,7 +394,6 @@ pub async fn verify(
                 });
             }
             progress(kind.name(), progress_state.report.entities);
-            let more = matches!(last, Some(l) if l < u32::MAX) && !magento.is_empty();
             if more {
                 progress_state.after = last.unwrap_or(u32::MAX);
             } else {
@@ -392,8 +403,9 @@ pub async fn verify(
             if let Some(path) = &options.state {
                 progress_state.save(path)?;
             }
-            if !more {
-                break;
+            match next {
+                Some(n) => current = n,
+                None => break,
             }
         }
     }
@@ -489,6 +501,28 @@ pub fn render(report: &Report) -> String {
     );
     out
 }
+
+/// Magento's documents of the next `size` entities of `kind` after `after`, in a snapshot of
+/// their own, in the shape the service stores: the documents, the last entity id read (`None`
+/// when none is left) and the snapshot's binlog position.
+async fn magento_chunk(
+    lookup: &Lookup,
+    kind: Kind,
+    after: u32,
+    size: usize,
+    stores: &[&str],
+) -> Result<MagentoChunk, Error> {
+    let mut snapshot = lookup.snapshot().await?;
+    let at = snapshot
+        .position
+        .as_ref()
+        .map(|p| (file_number(&p.file), p.position));
+    let (docs, last) = snapshot.next_documents(kind, after, size, stores).await?;
+    Ok((shaped(docs, kind), last, at))
+}
+
+/// See [`magento_chunk`].
+type MagentoChunk = (Vec<(u32, String, String)>, Option<u32>, Option<(u64, u64)>);
 
 /// The keys `(id, store)` whose documents differ between the two sides (each side sorted or
 /// not; both are keyed).
