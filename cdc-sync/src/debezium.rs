@@ -289,6 +289,27 @@ impl Format {
     /// Decodes a table topic's record value (`None`: a tombstone). `catalog` gives the column
     /// types when schemas are off.
     pub fn decode(&self, value: Option<&[u8]>, catalog: &Catalog) -> Result<Record, DecodeError> {
+        self.decode_with(value, catalog, false)
+    }
+
+    /// What can still be read from a record [`Format::decode`] refused: its envelope with every
+    /// column that decodes (a column of an unknown type when its value is a JSON integer), the
+    /// others left out — enough to tell which entity the change was about (its ids are
+    /// integers), never enough to apply its values. `None` when even the envelope does not
+    /// parse.
+    pub fn salvage(&self, value: Option<&[u8]>, catalog: &Catalog) -> Option<Change> {
+        match self.decode_with(value, catalog, true) {
+            Ok(Record::Change(c)) => Some(*c),
+            _ => None,
+        }
+    }
+
+    fn decode_with(
+        &self,
+        value: Option<&[u8]>,
+        catalog: &Catalog,
+        lenient: bool,
+    ) -> Result<Record, DecodeError> {
         let Some(value) = value else {
             return Ok(Record::Tombstone);
         };
@@ -346,14 +367,15 @@ impl Format {
             };
             let members: Members = serde_json::from_str(raw.get()).map_err(shape)?;
             let fields = image_schema(field).map(|s| s.fields.as_slice());
-            let columns =
-                if fields.is_none() {
-                    Some(catalog.columns(&source.db, &table).ok_or_else(|| {
-                        DecodeError::UnknownTable(format!("{}.{table}", source.db))
-                    })?)
-                } else {
-                    None
-                };
+            let columns = match (fields, catalog.columns(&source.db, &table)) {
+                (Some(_), _) => None,
+                (None, Some(c)) => Some(c),
+                // Salvaging: columns of an unknown table are read as integers or left out.
+                (None, None) if lenient => None,
+                (None, None) => {
+                    return Err(DecodeError::UnknownTable(format!("{}.{table}", source.db)));
+                }
+            };
             let mut out = Vec::with_capacity(members.0.len());
             for (column, raw) in members.0 {
                 let how = match (fields, columns) {
@@ -362,21 +384,29 @@ impl Format {
                         .find(|f| f.field.as_deref() == Some(column.as_str()))
                         .map(Decode::of_schema)
                         .unwrap_or(Decode::Text),
-                    (None, Some(columns)) => columns
-                        .iter()
-                        .find(|(c, _)| *c == column)
-                        .map(|(_, t)| Decode::of_column(t, self.decimal_strings))
-                        .ok_or_else(|| DecodeError::Value {
-                            column: column.clone(),
-                            reason: format!("not a column of {}.{table}", source.db),
-                        })?,
+                    (None, Some(columns)) => match columns.iter().find(|(c, _)| *c == column) {
+                        Some((_, t)) => Decode::of_column(t, self.decimal_strings),
+                        None if lenient => Decode::Integer,
+                        None => {
+                            return Err(DecodeError::Value {
+                                column: column.clone(),
+                                reason: format!("not a column of {}.{table}", source.db),
+                            });
+                        }
+                    },
+                    (None, None) if lenient => Decode::Integer,
                     (None, None) => Decode::Text,
                 };
-                let value = decode_value(raw.get(), &how).map_err(|reason| DecodeError::Value {
-                    column: column.clone(),
-                    reason,
-                })?;
-                out.push((column, value));
+                match decode_value(raw.get(), &how) {
+                    Ok(value) => out.push((column, value)),
+                    Err(_) if lenient => {}
+                    Err(reason) => {
+                        return Err(DecodeError::Value {
+                            column: column.clone(),
+                            reason,
+                        });
+                    }
+                }
             }
             Ok(Some(out))
         };

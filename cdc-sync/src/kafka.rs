@@ -60,6 +60,9 @@ pub struct KafkaBatch {
     pub records: u64,
     /// Records sent to the dead-letter topic.
     pub dead_letters: u64,
+    /// What could still be read of those records (which entity each was about), with why the
+    /// record was refused and where it was read.
+    pub salvaged: Vec<(Change, String)>,
     offsets: Vec<(String, i32, i64)>,
 }
 
@@ -178,6 +181,16 @@ impl KafkaSource {
                         serde_json::json!({"level": "warn", "event": "dead_letter", "topic": topic, "partition": partition, "offset": offset, "error": e.to_string()})
                     );
                     batch.dead_letters += 1;
+                    if let Some(c) = self
+                        .options
+                        .format
+                        .salvage(message.payload(), &self.catalog)
+                    {
+                        batch.salvaged.push((
+                            c,
+                            format!("undecodable event at {topic}[{partition}]@{offset}: {e}"),
+                        ));
+                    }
                 }
             }
             batch.offsets.push((topic, partition, offset));

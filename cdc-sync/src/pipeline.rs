@@ -319,6 +319,9 @@ pub async fn run(
 #[derive(Debug, Default)]
 struct Batch {
     touched: BTreeSet<Touch>,
+    /// Entities of events that could not be decoded, with why: read again from Magento with the
+    /// rest and kept as dead letters.
+    noted: Vec<(Touch, String)>,
     transactions: u64,
     changes: u64,
     tables: std::collections::BTreeMap<String, u64>,
@@ -420,6 +423,18 @@ impl<'a> Writer<'a> {
         let entities = self.entities(&mut reads, &batch.touched).await?;
         let mut batches = self.begin().await?;
         let mut dead_letters = 0;
+        // An undecodable event's entity is read again like any other (its state comes from
+        // Magento, not from the event); the event is kept as a dead letter of that entity.
+        for (touch, why) in &batch.noted {
+            let one = BTreeSet::from([*touch]);
+            for entity in self.entities(&mut reads, &one).await? {
+                let note = format!("{why}; the entity was read again from Magento in this batch");
+                batches
+                    .dead_letter(self.name, entity, &checkpoint, &note)
+                    .await?;
+                dead_letters += 1;
+            }
+        }
         // Entities of a kind are read a few hundred at a time, in a few queries; when one of
         // them cannot be read, that piece is read one by one to find which.
         let mut by_kind: std::collections::BTreeMap<Kind, Vec<u32>> = Default::default();
@@ -835,6 +850,26 @@ pub async fn run_kafka(
                 }
             }
         }
+        for (c, why) in &read.salvaged {
+            if c.source.db != db {
+                continue;
+            }
+            let touches = touched(c, staged);
+            if touches.is_empty() {
+                // No entity of a service: the dead-letter topic holds it.
+                continue;
+            }
+            for t in touches {
+                batch.touched.insert(t);
+                batch.noted.push((t, why.clone()));
+            }
+            if let Some(p) = At::from_binlog(&c.source.file, c.source.pos) {
+                let key = (p.file, p.offset + 1, c.source.file.clone());
+                if reached.as_ref().is_none_or(|r| (r.0, r.1) < (key.0, key.1)) {
+                    reached = Some(key);
+                }
+            }
+        }
         if let Some((_, offset, file)) = reached {
             batch.checkpoint = Some(Checkpoint {
                 file,
@@ -842,6 +877,8 @@ pub async fn run_kafka(
                 gtid: None,
             });
             let mut applied = writer.apply(batch).await?;
+            // The refused records, on the dead-letter topic (those whose entity was found are in
+            // its service's table too, counted by the writer).
             applied.dead_letters += read.dead_letters;
             progress(&applied);
         }

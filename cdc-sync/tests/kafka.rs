@@ -162,6 +162,13 @@ async fn debezium_events_on_kafka_reach_the_services() {
     )
     .await
     .expect("orders");
+    // A price whose only event will reach Kafka with an undecodable decimal.
+    conn.exec_drop(
+        "UPDATE catalog_product_entity_decimal SET value = 777.25 WHERE attribute_id = ? AND store_id = 0 AND entity_id = 30",
+        (price,),
+    )
+    .await
+    .expect("poisoned price");
     let until = master(&mut conn).await;
 
     // Debezium's part: the binlog's changes as its events, into the mock cluster.
@@ -190,6 +197,7 @@ async fn debezium_events_on_kafka_reach_the_services() {
     .expect("binlog");
     let mut produced = 0;
     let mut poisoned = false;
+    let mut corrupted = 0;
     loop {
         let event = tokio::time::timeout(Duration::from_secs(20), connector.next())
             .await
@@ -214,7 +222,21 @@ async fn debezium_events_on_kafka_reach_the_services() {
             .cloned()
             .unwrap_or(Value::Null);
         let key = serde_json::json!({ key_column: debezium_value(&key_value, None) }).to_string();
-        let value = envelope(&change, &catalog).to_string();
+        let mut value = envelope(&change, &catalog);
+        // Only the poisoned update touches product 30's decimals.
+        let poisoned_price = change.source.table == "catalog_product_entity_decimal"
+            && change
+                .after
+                .as_ref()
+                .and_then(|a| ficus_cdc_sync::change::column(a, "entity_id"))
+                .and_then(Value::as_i64)
+                == Some(30);
+        if poisoned_price {
+            // Not base64: the decimal cannot be decoded.
+            value["after"]["value"] = serde_json::json!("@@not-base64@@");
+            corrupted += 1;
+        }
+        let value = value.to_string();
         producer
             .send(
                 FutureRecord::to(&topic).key(&key).payload(&value),
@@ -247,6 +269,19 @@ async fn debezium_events_on_kafka_reach_the_services() {
         }
     }
     assert!(produced > 60, "{produced} events");
+    assert_eq!(corrupted, 1, "the poisoned price's event was produced");
+    // An event of a table Magento does not have (schemas are off: its columns are unknown).
+    producer
+        .send(
+            FutureRecord::to(&format!("m2.{db}.ficus_not_a_table"))
+                .key("{\"id\":5}")
+                .payload(&serde_json::json!({"before": null, "after": {"id": 5}, "op": "c", "ts_ms": 1,
+                    "source": {"db": db, "table": "ficus_not_a_table", "file": until.0, "pos": 4, "ts_ms": 1}}).to_string()),
+            Duration::from_secs(5),
+        )
+        .await
+        .map_err(|(e, _)| e)
+        .expect("unknown table");
 
     // cdc-sync's Kafka consumer.
     let options = Options {
@@ -305,11 +340,21 @@ async fn debezium_events_on_kafka_reach_the_services() {
         .create()
         .expect("consumer");
     dlq.subscribe(&["m2.dlq"]).expect("subscribe");
-    let m = tokio::time::timeout(Duration::from_secs(30), dlq.recv())
-        .await
-        .expect("a dead letter")
-        .expect("message");
-    assert_eq!(m.payload(), Some(&b"{not json"[..]));
+    // Three dead letters in the order they were consumed: the malformed JSON, the undecodable
+    // price, the unknown table.
+    let mut m = None;
+    for _ in 0..3 {
+        let got = tokio::time::timeout(Duration::from_secs(30), dlq.recv())
+            .await
+            .expect("a dead letter")
+            .expect("message")
+            .detach();
+        if got.payload() == Some(&b"{not json"[..]) {
+            m = Some(got);
+            break;
+        }
+    }
+    let m = m.expect("the malformed record on the dead-letter topic");
     let headers = m.headers().expect("headers");
     let error = (0..headers.count())
         .map(|i| headers.get(i))
@@ -318,6 +363,25 @@ async fn debezium_events_on_kafka_reach_the_services() {
         .map(|v| String::from_utf8_lossy(v).into_owned())
         .expect("an error header");
     assert!(error.contains("not a Debezium envelope"), "{error}");
+
+    // The undecodable price: its product was read again from Magento (the equality above holds
+    // only so) and the event is kept as a dead letter of that product in the catalog service.
+    let letters = pipeline::dead_letters(&synced.targets, true)
+        .await
+        .expect("dead letters");
+    assert!(
+        letters.iter().any(|l| l.service == "catalog"
+            && l.letter.kind == "product"
+            && l.letter.legacy_id == 30
+            && l.letter.error.contains("undecodable event")
+            && l.letter.error.contains("value")),
+        "{letters:#?}"
+    );
+    // The unknown table's event and the malformed JSON are on the topic only (no entity).
+    assert!(
+        letters.iter().all(|l| l.letter.legacy_id == 30),
+        "{letters:#?}"
+    );
 
     stop.send(()).expect("stop");
     running.await.expect("task").expect("pipeline");
