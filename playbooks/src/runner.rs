@@ -395,7 +395,7 @@ fn backfill(p: &Playbook, s: &Backfill, out: &mut dyn Write) -> Result<String, S
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .map(|v| {
-            let pos = &v["position"];
+            let pos = &v["snapshot"];
             format!(
                 "{}:{}",
                 pos["file"].as_str().unwrap_or("?"),

@@ -342,6 +342,14 @@ fn phase1_for_the_catalog_end_to_end() {
     )
     .expect("json");
     assert_eq!(state["done"].as_array().map(Vec::len), Some(7), "{state}");
+    // The back-fill names the binlog position cdc-sync continues from (the extract's snapshot).
+    let backfill = state["done"][1]["summary"].as_str().unwrap_or_default();
+    assert!(
+        backfill.contains("continues from binlog")
+            && !backfill.contains("?")
+            && !backfill.contains("null"),
+        "{backfill}"
+    );
     let audit = std::fs::read_to_string(dir.join("work/walk-catalog.audit.jsonl")).expect("audit");
     let changes: Vec<serde_json::Value> = audit
         .lines()
