@@ -10,8 +10,15 @@
 //!    20): every 50 ms a transaction renaming products; each transaction's lag is from its commit
 //!    until the checkpoint has passed it (polled every 2 ms), reported as p50, p99 and max.
 //!
+//! With `BENCH_SOURCE=kafka` the same throughput rounds run through the Kafka source instead:
+//! after each transaction's commit its row events are produced into librdkafka's mock cluster
+//! (a Kafka-protocol broker in process) as Debezium's MariaDB connector writes them (JSON without
+//! schemas, `decimal.handling.mode=string`), and the time is from the first record produced until
+//! the catalog's checkpoint has passed the transaction; the lag part is not run.
+//!
 //! ```sh
 //! cargo bench -p ficus-cdc-sync --bench pipeline
+//! BENCH_SOURCE=kafka cargo bench -p ficus-cdc-sync --bench pipeline
 //! ```
 
 use std::time::{Duration, Instant};
@@ -54,6 +61,88 @@ async fn wait_for(targets: &Targets, until: ficus_services::Position) {
     while reached(targets).await.is_none_or(|r| r < until) {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+}
+
+/// Produces the row events of one throughput round (the names and prices of products
+/// `1..=products`, as the transaction left them) the way Debezium's MariaDB connector writes
+/// them: JSON without schemas, decimals as strings, one topic per table, keyed by `value_id`.
+#[allow(clippy::too_many_arguments)]
+async fn produce(
+    producer: &rdkafka::producer::FutureProducer,
+    db: &str,
+    at: &(String, u64),
+    round: u64,
+    products: u64,
+    name: u32,
+    price: u32,
+    conn: &mut mysql_async::Conn,
+) -> usize {
+    let rows: Vec<(u64, u64, String, String)> = conn
+        .exec(
+            "SELECT v.value_id, v.entity_id, v.value, CAST(d.value AS CHAR) FROM catalog_product_entity_varchar v
+             JOIN catalog_product_entity_decimal d ON d.entity_id = v.entity_id AND d.store_id = 0 AND d.attribute_id = ?
+             WHERE v.attribute_id = ? AND v.store_id = 0 AND v.entity_id <= ? ORDER BY v.entity_id",
+            (price, name, products),
+        )
+        .await
+        .expect("rows");
+    let value_ids: Vec<(u64, u64)> = conn
+        .exec(
+            "SELECT entity_id, value_id FROM catalog_product_entity_decimal
+             WHERE attribute_id = ? AND store_id = 0 AND entity_id <= ?",
+            (price, products),
+        )
+        .await
+        .expect("decimal ids");
+    let decimal_id: std::collections::HashMap<u64, u64> = value_ids.into_iter().collect();
+    let source = |table: &str, row: usize| {
+        serde_json::json!({
+            "version": "3.2.0.Final", "connector": "mariadb", "name": "m2", "ts_ms": 0,
+            "snapshot": "false", "db": db, "table": table, "server_id": 1,
+            "file": at.0, "pos": at.1 - 1, "row": row, "thread": null, "query": null
+        })
+    };
+    let mut deliveries = Vec::with_capacity(rows.len() * 2);
+    for (i, (value_id, entity, value, amount)) in rows.iter().enumerate() {
+        let varchar = serde_json::json!({
+            "before": null,
+            "after": {"value_id": value_id, "attribute_id": name, "store_id": 0, "entity_id": entity, "value": value},
+            "source": source("catalog_product_entity_varchar", 2 * i),
+            "op": "u", "ts_ms": round
+        });
+        let id = decimal_id.get(entity).copied().unwrap_or_default();
+        let decimal = serde_json::json!({
+            "before": null,
+            "after": {"value_id": id, "attribute_id": price, "store_id": 0, "entity_id": entity, "value": amount},
+            "source": source("catalog_product_entity_decimal", 2 * i + 1),
+            "op": "u", "ts_ms": round
+        });
+        for (table, key, body) in [
+            ("catalog_product_entity_varchar", value_id, varchar),
+            ("catalog_product_entity_decimal", &id, decimal),
+        ] {
+            let topic = format!("m2.{db}.{table}");
+            let key = format!("{{\"value_id\":{key}}}");
+            let payload = body.to_string();
+            let record = rdkafka::producer::FutureRecord::to(&topic)
+                .key(&key)
+                .payload(&payload);
+            deliveries.push(
+                producer
+                    .send_result(record)
+                    .map_err(|(e, _)| e)
+                    .expect("enqueue"),
+            );
+        }
+    }
+    let n = deliveries.len();
+    for d in deliveries {
+        d.await
+            .expect("delivery")
+            .map_err(|(e, _)| e)
+            .expect("delivered");
+    }
+    n
 }
 
 #[tokio::main]
@@ -124,13 +213,62 @@ async fn main() {
         batch_entities: 500,
         max_wait: Duration::from_millis(50),
     };
+    let kafka = std::env::var("BENCH_SOURCE").is_ok_and(|s| s == "kafka");
+    let db = magento.rsplit('/').next().expect("db").to_owned();
+    let cluster = rdkafka::mocking::MockCluster::new(1).expect("mock cluster");
+    let brokers = cluster.bootstrap_servers();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let run_targets = targets.clone();
+    // Row events the Kafka source has applied so far (a round is done when all of its are: every
+    // record of a round carries the transaction's position, so the checkpoint alone passes it
+    // with the first batch).
+    let changes_applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let changes_seen = changes_applied.clone();
+    let kafka_options = ficus_cdc_sync::kafka::KafkaOptions {
+        brokers: brokers.clone(),
+        group: "ficus-bench".into(),
+        topics: format!("^m2\\.{db}\\..*"),
+        dead_letter_topic: "m2.dlq".into(),
+        format: ficus_cdc_sync::debezium::Format {
+            schemas: false,
+            decimal_strings: true,
+        },
+    };
+    let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("linger.ms", "5")
+        .create()
+        .expect("producer");
+    if kafka {
+        // The table topics exist before the consumer subscribes (as Debezium's would): a
+        // tombstone in each, which the consumer skips.
+        for table in [
+            "catalog_product_entity_varchar",
+            "catalog_product_entity_decimal",
+        ] {
+            producer
+                .send(
+                    rdkafka::producer::FutureRecord::<str, [u8]>::to(&format!("m2.{db}.{table}"))
+                        .key("{}"),
+                    Duration::from_secs(10),
+                )
+                .await
+                .map_err(|(e, _)| e)
+                .expect("create the topic");
+        }
+    }
     let running = tokio::spawn(async move {
-        pipeline::run(&options, &run_targets, |_| {}, async {
+        let stopped = async {
             let _ = stopped.await;
-        })
-        .await
+        };
+        if kafka {
+            let count = |a: &pipeline::Applied| {
+                changes_seen.fetch_add(a.changes, std::sync::atomic::Ordering::Relaxed);
+            };
+            pipeline::run_kafka(&options, kafka_options, &run_targets, count, stopped).await
+        } else {
+            pipeline::run(&options, &run_targets, |_| {}, stopped).await
+        }
     });
 
     let pool = mysql_async::Pool::new(magento.as_str());
@@ -152,10 +290,17 @@ async fn main() {
         }
     };
     let (name, price) = (attribute("name").await, attribute("price").await);
-    wait_for(&targets, position(&master(&mut conn).await)).await;
+    if !kafka {
+        wait_for(&targets, position(&master(&mut conn).await)).await;
+    }
 
     println!(
-        "cdc-sync, binlog source, profile {profile}, {} cores",
+        "cdc-sync, {} source, profile {profile}, {} cores",
+        if kafka {
+            "Kafka (mock cluster)"
+        } else {
+            "binlog"
+        },
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
@@ -180,8 +325,26 @@ async fn main() {
         .await
         .expect("prices");
         conn.query_drop("COMMIT").await.expect("commit");
-        let committed = Instant::now();
+        let mut committed = Instant::now();
         let after = master(&mut conn).await;
+        if kafka {
+            // Debezium's part: the transaction's row events, produced after its commit.
+            committed = Instant::now();
+            let produced = produce(
+                &producer, &db, &after, round, products, name, price, &mut conn,
+            )
+            .await;
+            eprintln!(
+                "  round {round}: {produced} records produced in {:.2} s",
+                committed.elapsed().as_secs_f64()
+            );
+        }
+        if kafka {
+            let want = round * 2 * products;
+            while changes_applied.load(std::sync::atomic::Ordering::Relaxed) < want {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
         wait_for(&targets, position(&after)).await;
         let applied = committed.elapsed().as_secs_f64();
         // Reference: the same events read from the server by mariadb-binlog, to /dev/null.
@@ -215,6 +378,19 @@ async fn main() {
         );
     }
 
+    if kafka {
+        stop.send(()).expect("stop");
+        running.await.expect("task").expect("pipeline");
+        drop(conn);
+        pool.disconnect().await.expect("disconnect");
+        drop(targets);
+        drop_pg(&target).await;
+        drop_magento(&magento).await;
+        for suffix in ["", ".manifest.json", ".checkpoint.json"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", out.display()));
+        }
+        return;
+    }
     println!("lag: {rate} row events/s for {seconds} s, a transaction every 50 ms");
     let per_tx = (rate / 20).max(1);
     let (tx, mut rx) =
