@@ -111,13 +111,16 @@ impl KafkaSource {
         })
     }
 
-    /// Reads records until `max` changes, or `wait` after the first record.
+    /// Reads records until their changes touch `max` entities (`touches` says which a change
+    /// touches, as the binlog source counts its batches), or `wait` after the first record.
     pub async fn batch(
         &mut self,
         max: usize,
         wait: Duration,
+        touches: impl Fn(&Change) -> Vec<crate::transform::Touch>,
     ) -> Result<KafkaBatch, KafkaSourceError> {
         let mut batch = KafkaBatch::default();
+        let mut touched = std::collections::BTreeSet::new();
         let mut first: Option<Instant> = None;
         loop {
             let left = match first {
@@ -140,7 +143,10 @@ impl KafkaSource {
                 message.offset(),
             );
             match self.options.format.decode(message.payload(), &self.catalog) {
-                Ok(Record::Change(c)) => batch.changes.push(*c),
+                Ok(Record::Change(c)) => {
+                    touched.extend(touches(&c));
+                    batch.changes.push(*c);
+                }
                 Ok(Record::Tombstone) => {}
                 Err(e) => {
                     let headers = OwnedHeaders::new()
@@ -194,7 +200,7 @@ impl KafkaSource {
                 }
             }
             batch.offsets.push((topic, partition, offset));
-            if batch.changes.len() >= max {
+            if touched.len() >= max {
                 return Ok(batch);
             }
         }

@@ -823,7 +823,12 @@ pub async fn run_kafka(
         let read = tokio::select! {
             biased;
             () = &mut shutdown => return Ok(()),
-            read = source.batch(options.batch_entities, options.max_wait) => read?,
+            read = source.batch(options.batch_entities, options.max_wait, |c| {
+                touched(c, |t| match t {
+                    "catalog_product" => lookup.staged(Kind::Product),
+                    _ => lookup.staged(Kind::Category),
+                })
+            }) => read?,
         };
         let mut batch = Batch {
             transactions: 0,
