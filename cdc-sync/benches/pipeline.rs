@@ -378,82 +378,72 @@ async fn main() {
         );
     }
 
-    if kafka {
-        stop.send(()).expect("stop");
-        running.await.expect("task").expect("pipeline");
-        drop(conn);
-        pool.disconnect().await.expect("disconnect");
-        drop(targets);
-        drop_pg(&target).await;
-        drop_magento(&magento).await;
-        for suffix in ["", ".manifest.json", ".checkpoint.json"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", out.display()));
-        }
-        return;
-    }
-    println!("lag: {rate} row events/s for {seconds} s, a transaction every 50 ms");
-    let per_tx = (rate / 20).max(1);
-    let (tx, mut rx) =
-        tokio::sync::mpsc::unbounded_channel::<(ficus_services::Position, Instant)>();
-    let poll_targets = targets.clone();
-    let poller = tokio::spawn(async move {
-        let mut lags = Vec::new();
-        let mut pending: std::collections::VecDeque<(ficus_services::Position, Instant)> =
-            Default::default();
-        let mut open = true;
-        loop {
-            while let Ok(p) = rx.try_recv() {
-                pending.push_back(p);
-            }
-            if !open && pending.is_empty() {
-                return lags;
-            }
-            let now = reached(&poll_targets).await;
-            let seen = Instant::now();
-            while let Some((pos, at)) = pending.front() {
-                if now.is_some_and(|r| r >= *pos) {
-                    lags.push(seen.duration_since(*at).as_secs_f64());
-                    pending.pop_front();
-                } else {
-                    break;
+    // The lag part runs with the binlog source only.
+    if !kafka {
+        println!("lag: {rate} row events/s for {seconds} s, a transaction every 50 ms");
+        let per_tx = (rate / 20).max(1);
+        let (tx, mut rx) =
+            tokio::sync::mpsc::unbounded_channel::<(ficus_services::Position, Instant)>();
+        let poll_targets = targets.clone();
+        let poller = tokio::spawn(async move {
+            let mut lags = Vec::new();
+            let mut pending: std::collections::VecDeque<(ficus_services::Position, Instant)> =
+                Default::default();
+            let mut open = true;
+            loop {
+                while let Ok(p) = rx.try_recv() {
+                    pending.push_back(p);
                 }
+                if !open && pending.is_empty() {
+                    return lags;
+                }
+                let now = reached(&poll_targets).await;
+                let seen = Instant::now();
+                while let Some((pos, at)) = pending.front() {
+                    if now.is_some_and(|r| r >= *pos) {
+                        lags.push(seen.duration_since(*at).as_secs_f64());
+                        pending.pop_front();
+                    } else {
+                        break;
+                    }
+                }
+                if rx.is_closed() && open {
+                    open = false;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
             }
-            if rx.is_closed() && open {
-                open = false;
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    });
-    let start = Instant::now();
-    let mut n = 0u64;
-    let mut tick = tokio::time::interval(Duration::from_millis(50));
-    while start.elapsed() < Duration::from_secs(seconds) {
-        tick.tick().await;
-        let first = 1 + (n * per_tx) % products;
-        conn.exec_drop(
+        });
+        let start = Instant::now();
+        let mut n = 0u64;
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        while start.elapsed() < Duration::from_secs(seconds) {
+            tick.tick().await;
+            let first = 1 + (n * per_tx) % products;
+            conn.exec_drop(
             "UPDATE catalog_product_entity_varchar SET value = CONCAT('Steady ', ?, ' ', entity_id)
              WHERE attribute_id = ? AND store_id = 0 AND entity_id BETWEEN ? AND ?",
             (n, name, first, first + per_tx - 1),
         )
         .await
         .expect("steady");
-        let committed = Instant::now();
-        let after = master(&mut conn).await;
-        tx.send((position(&after), committed)).expect("poller");
-        n += 1;
+            let committed = Instant::now();
+            let after = master(&mut conn).await;
+            tx.send((position(&after), committed)).expect("poller");
+            n += 1;
+        }
+        let writing = start.elapsed().as_secs_f64();
+        drop(tx);
+        let mut lags = poller.await.expect("poller");
+        lags.sort_by(|a, b| a.total_cmp(b));
+        let q = |f: f64| lags[((lags.len() as f64 * f) as usize).min(lags.len() - 1)] * 1000.0;
+        println!(
+            "  {n} transactions ({:.0} row events/s): lag p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+            (n * per_tx) as f64 / writing,
+            q(0.5),
+            q(0.99),
+            q(1.0)
+        );
     }
-    let writing = start.elapsed().as_secs_f64();
-    drop(tx);
-    let mut lags = poller.await.expect("poller");
-    lags.sort_by(|a, b| a.total_cmp(b));
-    let q = |f: f64| lags[((lags.len() as f64 * f) as usize).min(lags.len() - 1)] * 1000.0;
-    println!(
-        "  {n} transactions ({:.0} row events/s): lag p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
-        (n * per_tx) as f64 / writing,
-        q(0.5),
-        q(0.99),
-        q(1.0)
-    );
 
     stop.send(()).expect("stop");
     running.await.expect("task").expect("pipeline");

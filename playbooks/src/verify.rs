@@ -736,6 +736,10 @@ async fn stores(
     Ok(wanted)
 }
 
+/// A query for `(legacy id, store code, document)` rows.
+type Rows<'q> =
+    sqlx::query::QueryAs<'q, sqlx::Postgres, (i64, String, String), sqlx::postgres::PgArguments>;
+
 /// The service's side.
 struct Service<'p> {
     pool: &'p PgPool,
@@ -797,14 +801,30 @@ impl Service<'_> {
         stores: &[&str],
     ) -> Result<Vec<(u32, String, String)>, Error> {
         let sql = Self::sql(kind, "legacy_id > $1 AND legacy_id <= $2");
-        let stores: Vec<String> = stores.iter().map(|s| (*s).to_owned()).collect();
-        let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql))
+        let q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(i64::from(after))
             .bind(i64::from(upper));
-        // Customers' and orders' queries have no third parameter.
-        if matches!(kind, Kind::Product | Kind::Category) {
-            q = q.bind(stores);
-        }
+        self.fetch(kind, q, stores).await
+    }
+
+    /// Binds the store views (products and categories only: customers' and orders' queries have
+    /// no third parameter) and reads the rows.
+    async fn fetch(
+        &self,
+        kind: Kind,
+        q: Rows<'_>,
+        stores: &[&str],
+    ) -> Result<Vec<(u32, String, String)>, Error> {
+        let q = if matches!(kind, Kind::Product | Kind::Category) {
+            q.bind(
+                stores
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect::<Vec<String>>(),
+            )
+        } else {
+            q
+        };
         let rows = q.fetch_all(self.pool).await.map_err(self.err())?;
         Ok(rows
             .into_iter()
@@ -821,18 +841,10 @@ impl Service<'_> {
     ) -> Result<Vec<(u32, String, String)>, Error> {
         let sql = Self::sql(kind, "legacy_id = ANY($1) AND $2::bigint IS NOT NULL");
         let ids: Vec<i64> = ids.iter().map(|i| i64::from(*i)).collect();
-        let stores: Vec<String> = stores.iter().map(|s| (*s).to_owned()).collect();
-        let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql))
+        let q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(ids)
             .bind(0i64);
-        if matches!(kind, Kind::Product | Kind::Category) {
-            q = q.bind(stores);
-        }
-        let rows = q.fetch_all(self.pool).await.map_err(self.err())?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, store, doc)| (u32::try_from(id).unwrap_or(u32::MAX), store, doc))
-            .collect())
+        self.fetch(kind, q, stores).await
     }
 
     /// The newest position cdc-sync (or a back-fill) recorded, as (file number, offset).

@@ -2,40 +2,17 @@
 //! database that is not Magento's, an unreachable target, missing tools — and passes on a
 //! Magento store whose server is set up for cdc-sync. A refused playbook moves nothing.
 
-use std::process::{Command, Stdio};
+mod common;
 
+use common::{ficus, mariadb};
 use ficus_magento_fixture::Edition;
 use ficus_magento_fixture::testing::{magento_store, mysql_server, pg_database};
 
-fn mariadb_root(sql: &str) {
-    let out = Command::new("mariadb")
-        .args(["-uroot", "-e", sql])
-        .output()
-        .expect("mariadb client");
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
+/// Runs the playbook text `playbook` from a file in `dir`.
 fn run(playbook: &str, dir: &std::path::Path) -> (i32, String) {
     let path = dir.join("p.yaml");
     std::fs::write(&path, playbook).expect("playbook");
-    let out = Command::new(env!("CARGO_BIN_EXE_ficus"))
-        .args(["playbook", "run"])
-        .arg(&path)
-        .stdin(Stdio::null())
-        .output()
-        .expect("ficus");
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    ficus(&["playbook", "run", &path.display().to_string()], &[])
 }
 
 fn playbook(
@@ -72,10 +49,13 @@ fn preflight_names_every_problem_and_passes_a_ready_store() {
     // unreachable service database and no tools: every problem is named, nothing runs.
     let user = format!("ficus_pre_{}", std::process::id());
     let empty = format!("{db}_empty");
-    mariadb_root(&format!(
-        "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'pw';
+    mariadb(
+        None,
+        &format!(
+            "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'pw';
          CREATE DATABASE IF NOT EXISTS {empty}; GRANT SELECT ON {empty}.* TO '{user}'@'%';"
-    ));
+        ),
+    );
     let host = mysql_server();
     let host = host.rsplit('@').next().expect("host");
     let weak = format!("mysql://{user}:pw@{host}/{empty}");
@@ -109,8 +89,9 @@ fn preflight_names_every_problem_and_passes_a_ready_store() {
     let (code, out) = run(&playbook(&magento, &service, &dir, &tools, false), &dir);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("[1/1] preflight: binlog ROW/FULL"), "{out}");
-    mariadb_root(&format!(
-        "DROP USER IF EXISTS '{user}'@'%'; DROP DATABASE IF EXISTS {empty};"
-    ));
+    mariadb(
+        None,
+        &format!("DROP USER IF EXISTS '{user}'@'%'; DROP DATABASE IF EXISTS {empty};"),
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

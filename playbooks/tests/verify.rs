@@ -2,6 +2,8 @@
 //! found and described (missing, extra, different with the field); and a run killed half-way
 //! continues from its state file to the same counts as an uninterrupted run.
 
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -9,21 +11,7 @@ use ficus_magento_fixture::Edition;
 use ficus_magento_fixture::testing::{magento_store, pg_database};
 use ficus_services::catalog::Catalog;
 
-fn ficus(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ficus"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("ficus");
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
+use common::ficus;
 
 #[test]
 fn verify_finds_each_kind_of_mismatch_and_resumes() {
@@ -69,7 +57,7 @@ fn verify_finds_each_kind_of_mismatch_and_resumes() {
     let run = |extra: &[&str]| {
         let mut args: Vec<&str> = base.to_vec();
         args.extend_from_slice(extra);
-        ficus(&args)
+        ficus(&args, &[])
     };
     let (code, out) = run(&[]);
     assert_eq!(code, 0, "{out}");

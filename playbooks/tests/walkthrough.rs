@@ -5,6 +5,8 @@
 //! redoes nothing, `ficus verify` names a field changed behind cdc-sync's back, and a failing
 //! service breaches a gate, which moves the dial back to 0 % and stops the playbook.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -15,6 +17,12 @@ use std::time::{Duration, Instant};
 
 use ficus_magento_fixture::Edition;
 use ficus_magento_fixture::testing::{magento_store, pg_database};
+
+use common::ficus;
+
+fn mariadb(db: &str, sql: &str) -> String {
+    common::mariadb(Some(db), sql)
+}
 
 /// A child process killed when the test ends.
 struct Proc(Child);
@@ -112,32 +120,43 @@ fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
     }
 }
 
-fn mariadb(db: &str, sql: &str) -> String {
-    let out = Command::new("mariadb")
-        .args(["-N", "-uroot", db, "-e", sql])
-        .output()
-        .expect("mariadb client");
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
+/// The proxy binary with file flags (`ficus.kill` off) in `dir`, admin token `token`, the
+/// catalog service at `catalog` (the others unreachable) and `extra` settings; waits until its
+/// admin API listens. Returns it with its proxy and admin ports.
+fn start_proxy(
+    dir: &Path,
+    token: &str,
+    magento: &str,
+    catalog: &str,
+    extra: &str,
+) -> (Proc, u16, u16) {
+    std::fs::write(
+        dir.join("flags.json"),
+        r#"{"version": 2, "features": [{"name": "ficus.kill", "enabled": false, "strategies": [{"name": "default"}]}]}"#,
+    )
+    .expect("flags");
+    let (proxy_port, admin_port) = (free_port(), free_port());
+    std::fs::write(
+        dir.join("proxy.toml"),
+        format!(
+            "listen = \"127.0.0.1:{proxy_port}\"\nadmin_listen = \"127.0.0.1:{admin_port}\"\nadmin_token = \"{token}\"\n\
+             grace_period_seconds = 0\nshutdown_timeout_seconds = 1\naccess_log = false\nmagento = [\"{magento}\"]\n{extra}\n\
+             [services]\ncatalog = \"{catalog}\"\ncustomer = \"127.0.0.1:9\"\norder = \"127.0.0.1:9\"\n\
+             [flags]\nfile = \"flags.json\"\npoll_ms = 100\n"
+        ),
+    )
+    .expect("proxy config");
+    let config = dir.join("proxy.toml").display().to_string();
+    let proxy = spawn(
+        "ficus-proxy",
+        &["--config", &config],
+        &dir.join("proxy.log"),
     );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn ficus(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ficus"))
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .expect("ficus");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+    let admin = format!("127.0.0.1:{admin_port}");
+    wait_until("the proxy listens", Duration::from_secs(30), || {
+        TcpStream::connect(&admin).is_ok()
+    });
+    (proxy, proxy_port, admin_port)
 }
 
 #[test]
@@ -191,27 +210,12 @@ fn phase1_for_the_catalog_end_to_end() {
         &["--source", &magento, "--listen", &standin_addr],
         &dir.join("standin.log"),
     );
-    std::fs::write(
-        dir.join("flags.json"),
-        r#"{"version": 2, "features": [{"name": "ficus.kill", "enabled": false, "strategies": [{"name": "default"}]}]}"#,
-    )
-    .expect("flags");
-    let (proxy_port, admin_port) = (free_port(), free_port());
-    std::fs::write(
-        dir.join("proxy.toml"),
-        format!(
-            "listen = \"127.0.0.1:{proxy_port}\"\nadmin_listen = \"127.0.0.1:{admin_port}\"\nadmin_token = \"walk\"\n\
-             grace_period_seconds = 0\nshutdown_timeout_seconds = 1\naccess_log = false\naudit_log = \"proxy-audit.jsonl\"\n\
-             magento = [\"{standin_addr}\"]\n[health]\ninterval_ms = 200\n[services]\ncatalog = \"{catalog_addr}\"\n\
-             customer = \"127.0.0.1:9\"\norder = \"127.0.0.1:9\"\n[flags]\nfile = \"flags.json\"\npoll_ms = 100\n"
-        ),
-    )
-    .expect("proxy config");
-    let proxy_config = dir.join("proxy.toml").display().to_string();
-    let _proxy = spawn(
-        "ficus-proxy",
-        &["--config", &proxy_config],
-        &dir.join("proxy.log"),
+    let (_proxy, proxy_port, admin_port) = start_proxy(
+        &dir,
+        "walk",
+        &standin_addr,
+        &catalog_addr,
+        "audit_log = \"proxy-audit.jsonl\"\n[health]\ninterval_ms = 200",
     );
     let proxy_addr = format!("127.0.0.1:{proxy_port}");
     for addr in [
@@ -509,31 +513,14 @@ fn a_killed_run_resumes_with_its_unfinished_step() {
     let dir = std::env::temp_dir().join(format!("ficus-resume-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
-    std::fs::write(
-        dir.join("flags.json"),
-        r#"{"version": 2, "features": [{"name": "ficus.kill", "enabled": false, "strategies": [{"name": "default"}]}]}"#,
-    )
-    .expect("flags");
-    let (proxy_port, admin_port) = (free_port(), free_port());
-    std::fs::write(
-        dir.join("proxy.toml"),
-        format!(
-            "listen = \"127.0.0.1:{proxy_port}\"\nadmin_listen = \"127.0.0.1:{admin_port}\"\nadmin_token = \"r\"\n\
-             grace_period_seconds = 0\nshutdown_timeout_seconds = 1\naccess_log = false\nmagento = [\"127.0.0.1:9\"]\n\
-             [health]\ninterval_ms = 0\n[services]\ncatalog = \"127.0.0.1:9\"\ncustomer = \"127.0.0.1:9\"\norder = \"127.0.0.1:9\"\n[flags]\nfile = \"flags.json\"\n"
-        ),
-    )
-    .expect("proxy config");
-    let proxy_config = dir.join("proxy.toml").display().to_string();
-    let _proxy = spawn(
-        "ficus-proxy",
-        &["--config", &proxy_config],
-        &dir.join("proxy.log"),
+    let (_proxy, _, admin_port) = start_proxy(
+        &dir,
+        "r",
+        "127.0.0.1:9",
+        "127.0.0.1:9",
+        "[health]\ninterval_ms = 0",
     );
     let admin = format!("127.0.0.1:{admin_port}");
-    wait_until("the proxy listens", Duration::from_secs(30), || {
-        TcpStream::connect(&admin).is_ok()
-    });
     let playbook = dir.join("resume.yaml");
     // The hold comes from the environment, so both runs use the same playbook text.
     std::fs::write(

@@ -348,7 +348,8 @@ impl ProxyHttp for Front {
         let Some(route_i) = route else {
             return Ok(false);
         };
-        let table = Arc::clone(&ctx.table);
+        // Borrowed, not cloned: the request already holds the table.
+        let table = &ctx.table;
         let r = &table.routes.routes()[route_i];
         let existing = self.session_key(req);
         if existing.is_none() {
