@@ -41,6 +41,15 @@ pub enum Error {
         #[source]
         source: mysql_async::Error,
     },
+    /// The wire reader's query on the Magento database failed.
+    #[error("reading {what} failed: {source}")]
+    Wire {
+        /// What was being read.
+        what: String,
+        /// The reader's error.
+        #[source]
+        source: crate::wire::WireError,
+    },
     /// A value in Magento's tables does not parse as its column type says.
     #[error(
         "{table} row for entity {entity_id}: column {column} holds '{value}', which is not {expected}"

@@ -17,7 +17,7 @@ use crate::sink::{DocRef, Sink, SinkSpec};
 use crate::source::{self, Chunk, Position, Snapshot};
 use crate::spill::{Pace, Spill};
 
-/// How value rows are read (`--value-reads scan|chunks`).
+/// How value rows are read (`--value-reads scan|chunks|scan-driver`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ValueReads {
     /// Each value table once, in primary-key order, regrouped by entity in bucket files
@@ -26,7 +26,14 @@ pub enum ValueReads {
     Scan,
     /// Per chunk of entities, one query per value table by entity id range.
     Chunks,
+    /// As `scan`, with every row decoded by mysql_async rather than the lean wire reader (the
+    /// reader's fallback, kept selectable to compare them).
+    ScanDriver,
 }
+
+/// How many connections read the value tables at once (`ValueReads::Scan`): two, so that
+/// MariaDB scans on two cores while the rows are decoded (BENCHMARKS.md).
+const WIRES: usize = 2;
 
 /// What to extract, from where, to where.
 #[derive(Debug, Clone)]
@@ -117,6 +124,8 @@ pub enum Event<'a> {
     },
     /// A kind is done.
     Done(&'a KindSummary),
+    /// Something the operator may want to know that changes no result.
+    Note(String),
 }
 
 /// Totals of one kind.
@@ -155,7 +164,18 @@ pub async fn extract(
     shutdown: impl Future<Output = ()>,
 ) -> Result<Summary> {
     let started = Instant::now();
-    let snapshot = Snapshot::open(&options.source).await?;
+    let mut snapshot = Snapshot::open(&options.source).await?;
+    // The value tables' scan reads through a lean wire connection in the same snapshot when it
+    // can (BENCHMARKS.md), else through mysql_async.
+    let mut wires = Vec::new();
+    if options.value_reads == ValueReads::Scan {
+        match snapshot.pair(&options.source, WIRES).await {
+            Ok(w) => wires = w,
+            Err(why) => progress(Event::Note(format!(
+                "value tables read through mysql_async: {why}"
+            ))),
+        }
+    }
     let mut conn = snapshot.conn;
     let meta = Meta::load(&mut conn, &options.kinds, options.labels).await?;
     let mut stores: Vec<Store> = if options.stores.is_empty() {
@@ -222,6 +242,9 @@ pub async fn extract(
     let spill_dir = options.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
     let mut text = String::new();
     let mut docs: Vec<DocRef> = Vec::new();
+    // The second build thread's output, kept across chunks (fresh buffers every chunk cost
+    // page faults).
+    let mut spare: (String, Vec<DocRef>) = (String::new(), Vec::new());
     let builder = Docs::new(&meta);
     for &kind in &options.kinds {
         if cp.done.iter().any(|k| k == kind.name()) {
@@ -238,36 +261,37 @@ pub async fn extract(
             ..KindSummary::default()
         };
         let eav = meta.types.get(kind.type_code());
-        let mut spill =
-            if let Some(t) = eav.filter(|t| options.value_reads == ValueReads::Scan && !t.staged) {
-                let spill = Spill::read(
-                    &mut conn,
-                    t,
-                    after,
-                    &store_ids,
-                    (&spill_dir, options.bucket_bytes),
-                    &mut pace,
-                    |table, rows, value_rows| {
-                        progress(Event::Read {
-                            kind,
-                            table,
-                            rows,
-                            value_rows,
-                        })
-                    },
-                );
-                let spill = tokio::select! {
-                    biased;
-                    () = &mut shutdown => {
-                        return Err(Error::Interrupted { entities: cp.documents });
-                    }
-                    spill = spill => spill?,
-                };
-                summary.value_rows += spill.rows;
-                Some(spill)
-            } else {
-                None
+        let mut spill = if let Some(t) =
+            eav.filter(|t| options.value_reads != ValueReads::Chunks && !t.staged)
+        {
+            let spill = Spill::read(
+                (&mut conn, &mut wires),
+                t,
+                after,
+                &store_ids,
+                (&spill_dir, options.bucket_bytes),
+                &mut pace,
+                |table, rows, value_rows| {
+                    progress(Event::Read {
+                        kind,
+                        table,
+                        rows,
+                        value_rows,
+                    })
+                },
+            );
+            let spill = tokio::select! {
+                biased;
+                () = &mut shutdown => {
+                    return Err(Error::Interrupted { entities: cp.documents });
+                }
+                spill = spill => spill?,
             };
+            summary.value_rows += spill.rows;
+            Some(spill)
+        } else {
+            None
+        };
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Chunk>>(2);
         let reader = {
             let meta = meta.clone();
@@ -326,7 +350,7 @@ pub async fn extract(
                 address_mapper: &address_mapper,
                 chunk: &chunk,
             };
-            build.all(&mut text, &mut docs)?;
+            build.all(&mut text, &mut docs, &mut spare)?;
             let last = chunk.entities.last().map(|e| e.id).unwrap_or(after);
             cp.current = Some((kind.name().to_string(), last));
             cp.documents += docs.len() as u64;
@@ -379,16 +403,21 @@ const SPLIT_AT: usize = 64;
 impl<'m> Build<'_, 'm> {
     /// Every document of the chunk, in entity order, into `text` (lines) and `docs`. Large
     /// chunks are built in two halves on two threads: the database is mostly idle meanwhile.
-    fn all(&self, text: &mut String, docs: &mut Vec<DocRef<'m>>) -> Result<()> {
+    fn all(
+        &self,
+        text: &mut String,
+        docs: &mut Vec<DocRef<'m>>,
+        (text2, docs2): &mut (String, Vec<DocRef<'m>>),
+    ) -> Result<()> {
         let entities = &self.chunk.entities;
         if entities.len() < SPLIT_AT {
             return self.some(entities, 0, text, docs);
         }
         let (first, second) = entities.split_at(entities.len() / 2);
-        let mut text2 = String::with_capacity(text.capacity() / 2);
-        let mut docs2 = Vec::with_capacity(docs.capacity() / 2);
+        text2.clear();
+        docs2.clear();
         std::thread::scope(|scope| {
-            let other = scope.spawn(|| self.some(second, first.len(), &mut text2, &mut docs2));
+            let other = scope.spawn(|| self.some(second, first.len(), text2, docs2));
             let mine = self.some(first, 0, text, docs);
             let other = other
                 .join()
@@ -396,8 +425,8 @@ impl<'m> Build<'_, 'm> {
             mine.and(other)
         })?;
         let offset = text.len();
-        text.push_str(&text2);
-        docs.extend(docs2.into_iter().map(|mut d| {
+        text.push_str(text2);
+        docs.extend(docs2.drain(..).map(|mut d| {
             d.range = d.range.start + offset..d.range.end + offset;
             d
         }));

@@ -6,24 +6,34 @@ use std::fmt::Write;
 /// Appends `s` as a JSON string.
 pub fn string(out: &mut String, s: &str) {
     out.push('"');
+    let bytes = s.as_bytes();
+    // Only ASCII bytes need escaping (every byte of a multi-byte character is 0x80 or above),
+    // so a plain byte scan finds them; most values have none.
+    let needs = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    if !bytes.iter().any(|&b| needs(b)) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let escape = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            c if (c as u32) < 0x20 => "",
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1F => "",
             _ => continue,
         };
+        // `i` is an ASCII byte, so a character boundary.
         out.push_str(&s[start..i]);
         if escape.is_empty() {
-            let _ = write!(out, "\\u{:04x}", c as u32);
+            let _ = write!(out, "\\u{:04x}", b);
         } else {
             out.push_str(escape);
         }
-        start = i + c.len_utf8();
+        start = i + 1;
     }
     out.push_str(&s[start..]);
     out.push('"');
@@ -164,5 +174,16 @@ mod tests {
         assert_eq!(out, "\"a\\\"b\\\\c\\nd\\u0001é\"");
         let parsed: String = serde_json::from_str(&out).expect("valid JSON");
         assert_eq!(parsed, "a\"b\\c\nd\u{1}é");
+    }
+
+    proptest::proptest! {
+        /// Any text, escapes or none, multi-byte or not, reads back the same with serde_json.
+        #[test]
+        fn any_string_reads_back(s in "(\\PC|[\"\\\\\u{0}-\u{1f}]){0,40}") {
+            let mut out = String::new();
+            string(&mut out, &s);
+            let parsed: String = serde_json::from_str(&out).expect("valid JSON");
+            proptest::prop_assert_eq!(parsed, s);
+        }
     }
 }

@@ -49,6 +49,7 @@ pub mod pivot;
 mod sink;
 mod source;
 mod spill;
+mod wire;
 
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};

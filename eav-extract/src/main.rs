@@ -298,6 +298,16 @@ impl Report {
                     self.line(kind, "done");
                 }
             }
+            Event::Note(note) => {
+                if self.json {
+                    eprintln!(
+                        "{{\"event\":\"note\",\"note\":{}}}",
+                        serde_json::Value::from(note)
+                    );
+                } else {
+                    eprintln!("eav-extract: {note}");
+                }
+            }
         }
     }
 }

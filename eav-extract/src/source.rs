@@ -12,6 +12,7 @@ use crate::error::{Error, Result, mysql};
 use crate::meta::{EntityType, Kind, Meta};
 use crate::pivot;
 use crate::spill::Spill;
+use crate::wire::{Target, Wire, WireError};
 
 /// Where in the binlog the snapshot stands: cdc-sync continues from here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,14 +41,15 @@ impl Snapshot {
     /// Connects and starts `START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY`.
     pub async fn open(dsn: &MagentoDsn) -> Result<Snapshot> {
         let mut conn = dsn.connect().await?;
-        for setting in [
-            // Magento's timestamps are UTC: read them as stored.
-            "SET SESSION time_zone = '+00:00'",
-            "SET NAMES utf8mb4",
-            "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-        ] {
+        for setting in SESSION {
             conn.query_drop(setting).await.map_err(mysql(setting))?;
         }
+        let position = Self::begin(&mut conn).await?;
+        Ok(Snapshot { conn, position })
+    }
+
+    /// Starts the snapshot on `conn` and reads its position.
+    async fn begin(conn: &mut Conn) -> Result<Option<Position>> {
         conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
             .await
             .map_err(mysql("START TRANSACTION WITH CONSISTENT SNAPSHOT"))?;
@@ -93,8 +95,113 @@ impl Snapshot {
                 .await;
             p.gtid = gtid.ok().flatten().flatten().filter(|g| !g.is_empty());
         }
-        Ok(Snapshot { conn, position })
+        Ok(position)
     }
+
+    /// Opens `n` more connections, [`Wire`]s, in the same snapshot as this one: MariaDB
+    /// cannot share a snapshot between connections, but two snapshots taken at the same binlog
+    /// position see the same committed transactions (`START TRANSACTION WITH CONSISTENT
+    /// SNAPSHOT` takes its position and its read view together, as mariadb-dump
+    /// `--single-transaction` relies on). All snapshots are started again, one right after the
+    /// other, until their positions agree (a few tries on a busy store). Returns why not when it
+    /// cannot: no exact snapshot position (MySQL, or no binlog), the wire reader cannot connect,
+    /// or the store kept committing between the starts.
+    pub async fn pair(
+        &mut self,
+        dsn: &MagentoDsn,
+        n: usize,
+    ) -> std::result::Result<Vec<Wire>, String> {
+        if self.position.as_ref().is_none_or(|p| !p.exact) {
+            return Err("the server reports no exact snapshot position".into());
+        }
+        let target = Target::from_opts(dsn.opts()).map_err(|e| e.to_string())?;
+        let mut wires = tokio::task::spawn_blocking(move || {
+            let mut wires = Vec::with_capacity(n);
+            for _ in 0..n {
+                let mut wire = Wire::connect(&target)?;
+                for setting in SESSION {
+                    wire.execute(setting)?;
+                }
+                wires.push(wire);
+            }
+            Ok::<_, WireError>(wires)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+        for attempt in 0..PAIR_ATTEMPTS {
+            if attempt > 0 {
+                self.conn
+                    .query_drop("COMMIT")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.position = Self::begin(&mut self.conn)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            let mine = self
+                .position
+                .as_ref()
+                .map(|p| (p.file.clone(), p.position))
+                .ok_or("the snapshot position went away")?;
+            let (back, theirs) = tokio::task::spawn_blocking(move || {
+                let theirs: std::result::Result<Vec<(String, u64)>, WireError> = wires
+                    .iter_mut()
+                    .map(|w| wire_begin(w, attempt > 0))
+                    .collect();
+                (wires, theirs)
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            wires = back;
+            if theirs
+                .map_err(|e| e.to_string())?
+                .iter()
+                .all(|t| *t == mine)
+            {
+                return Ok(wires);
+            }
+        }
+        // The main connection's latest snapshot stands; its position is the one recorded.
+        Err(format!(
+            "the store committed between the snapshot starts {PAIR_ATTEMPTS} times"
+        ))
+    }
+}
+
+/// How often [`Snapshot::pair`] tries.
+const PAIR_ATTEMPTS: usize = 8;
+
+/// The session settings of every snapshot connection.
+const SESSION: [&str; 3] = [
+    // Magento's timestamps are UTC: read them as stored.
+    "SET SESSION time_zone = '+00:00'",
+    "SET NAMES utf8mb4",
+    "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+];
+
+/// Starts a snapshot on the wire connection (ending the one before when `again`) and reads its
+/// binlog position.
+fn wire_begin(wire: &mut Wire, again: bool) -> std::result::Result<(String, u64), WireError> {
+    if again {
+        wire.execute("COMMIT")?;
+    }
+    wire.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")?;
+    let rows = wire.rows("SHOW STATUS LIKE 'binlog_snapshot_%'")?;
+    let get = |name: &str| {
+        rows.iter()
+            .find(|r| {
+                r.first()
+                    .and_then(|k| k.as_deref())
+                    .is_some_and(|k| k.eq_ignore_ascii_case(name))
+            })
+            .and_then(|r| r.get(1).cloned().flatten())
+    };
+    let file = get("binlog_snapshot_file").unwrap_or_default();
+    let position = get("binlog_snapshot_position")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    Ok((file, position))
 }
 
 /// One entity row and its value rows.
@@ -612,4 +719,92 @@ async fn rest(
         }
     }
     Ok(chunk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ficus_magento_fixture::testing::{db_name, mysql_server};
+
+    /// Wire connections paired with a snapshot see exactly the snapshot's rows while another
+    /// connection keeps committing: the claim the two-connection scan rests on.
+    #[tokio::test]
+    async fn paired_snapshots_see_the_same_rows_under_writes() {
+        let db = db_name("xpair");
+        let admin = mysql_async::Opts::from_url(&mysql_server()).expect("opts");
+        let mut c = Conn::new(admin).await.expect("connect");
+        c.query_drop(format!("DROP DATABASE IF EXISTS {db}"))
+            .await
+            .expect("drop");
+        c.query_drop(format!("CREATE DATABASE {db}"))
+            .await
+            .expect("create");
+        let url = format!("{}/{db}", mysql_server());
+        let mut w = Conn::new(mysql_async::Opts::from_url(&url).expect("o"))
+            .await
+            .expect("writer");
+        w.query_drop("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB")
+            .await
+            .expect("table");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    w.query_drop("INSERT INTO t (v) VALUES (1)")
+                        .await
+                        .expect("insert");
+                    n += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+                n
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let dsn = MagentoDsn::parse(&url).expect("dsn");
+        let mut checked = 0;
+        for _ in 0..5 {
+            let mut snapshot = Snapshot::open(&dsn).await.expect("snapshot");
+            let mut wires = snapshot.pair(&dsn, 2).await.expect("paired");
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            let mine: Option<(u64, u64)> = snapshot
+                .conn
+                .query_first("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM t")
+                .await
+                .expect("count");
+            let mine = mine.expect("a row");
+            let theirs = tokio::task::spawn_blocking(move || {
+                wires
+                    .iter_mut()
+                    .map(|w| w.rows("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM t"))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+            })
+            .await
+            .expect("thread")
+            .expect("wire count");
+            for rows in theirs {
+                let got: Vec<u64> = rows[0]
+                    .iter()
+                    .map(|c| c.as_deref().and_then(|v| v.parse().ok()).expect("number"))
+                    .collect();
+                assert_eq!(got, vec![mine.0, mine.1], "a paired snapshot differs");
+            }
+            let live: Option<u64> = c
+                .query_first(format!("SELECT COUNT(*) FROM {db}.t"))
+                .await
+                .expect("live");
+            assert!(
+                live.expect("row") > mine.0,
+                "writes went on after the snapshot"
+            );
+            checked += 1;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let inserted = writer.await.expect("writer");
+        assert!(inserted > 50 && checked == 5);
+        c.query_drop(format!("DROP DATABASE {db}"))
+            .await
+            .expect("drop");
+    }
 }

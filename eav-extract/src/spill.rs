@@ -10,10 +10,19 @@
 //! before, each chunk taking its rows from the bucket that holds its range; one bucket is in
 //! memory at a time. Bucket files are unlinked as soon as they are created, so nothing is left
 //! behind when the run stops, however it stops.
+//!
+//! The tables are read by two [`Wire`] connections at once, each in the extract's snapshot
+//! (`Snapshot::pair`) and each on a thread of its own writing its own bucket files, so MariaDB
+//! scans on both cores while the rows are decoded; a bucket is loaded from both connections'
+//! files. Where the wire reader cannot connect (TLS, a Unix socket, another auth plugin, no
+//! exact snapshot position) the tables are read one after another through mysql_async.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ficus_id_map::magento::quote_ident;
@@ -23,6 +32,7 @@ use mysql_async::{Conn, Value};
 use crate::error::{Error, Result, mysql};
 use crate::meta::EntityType;
 use crate::pivot;
+use crate::wire::{QueryError, Wire, WireError};
 
 /// About how many bytes of value rows (as InnoDB stores them) go to one bucket by default. Peak
 /// memory is about 8× that: 124–137 MB at 16 MiB on the `large` store (BENCHMARKS.md).
@@ -31,7 +41,7 @@ pub const DEFAULT_BUCKET_BYTES: u64 = 16 << 20;
 const MAX_BUCKETS: u64 = 256;
 
 /// Keeps reads within `--max-rows-per-second`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Pace {
     started: Instant,
     rows: u64,
@@ -50,14 +60,25 @@ impl Pace {
 
     /// Counts `rows` read and waits while the run is ahead of its pace.
     pub async fn tick(&mut self, rows: u64) {
-        self.rows += rows;
-        if let Some(max) = self.max {
-            let due = Duration::from_secs_f64(self.rows as f64 / max as f64);
-            let elapsed = self.started.elapsed();
-            if due > elapsed {
-                tokio::time::sleep(due - elapsed).await;
-            }
+        if let Some(wait) = self.ahead(rows) {
+            tokio::time::sleep(wait).await;
         }
+    }
+
+    /// [`Pace::tick`] for a thread of its own.
+    pub fn tick_blocking(&mut self, rows: u64) {
+        if let Some(wait) = self.ahead(rows) {
+            std::thread::sleep(wait);
+        }
+    }
+
+    /// Counts `rows`; how long to wait, if the run is ahead of its pace.
+    fn ahead(&mut self, rows: u64) -> Option<Duration> {
+        self.rows += rows;
+        let max = self.max?;
+        let due = Duration::from_secs_f64(self.rows as f64 / max as f64);
+        due.checked_sub(self.started.elapsed())
+            .filter(|d| !d.is_zero())
     }
 }
 
@@ -99,11 +120,14 @@ pub struct Spill {
     entity: String,
     /// Inclusive upper entity id of each bucket; the last is `u32::MAX`.
     upper: Vec<u32>,
-    files: Vec<File>,
+    /// Each bucket's files, one per connection that wrote it.
+    files: Vec<Vec<File>>,
     /// The bucket in `loaded`, if any.
     current: Option<usize>,
     /// The loaded bucket's records, sorted by (entity, tag, a, b).
     loaded: Vec<Record>,
+    /// Room for sorting, kept across buckets (fresh memory every bucket costs page faults).
+    scratch: (Vec<Record>, Vec<usize>),
     /// The loaded bucket's file, which the records' values point into.
     data: Vec<u8>,
     /// The next record of `loaded`.
@@ -153,6 +177,235 @@ fn parse_uint(bytes: &[u8]) -> Option<u32> {
     u32::try_from(n).ok()
 }
 
+/// Appends spilled rows to the bucket files.
+struct Writer {
+    /// Inclusive upper entity id of each bucket.
+    upper: Arc<Vec<u32>>,
+    writers: Vec<BufWriter<File>>,
+    /// The record being written.
+    record: Vec<u8>,
+    dir: PathBuf,
+}
+
+impl Writer {
+    /// Spills one row read from `table`: entity id, attribute (or website, category), store,
+    /// value.
+    fn row(&mut self, table: &str, tag: u8, cols: [Option<&[u8]>; 4]) -> Result<()> {
+        let key_bytes = cols[0].unwrap_or_default();
+        let key = parse_uint(key_bytes).ok_or_else(|| bad_key(table, key_bytes))?;
+        let a = cols[1]
+            .and_then(parse_uint)
+            .filter(|a| tag != VALUE || u16::try_from(*a).is_ok())
+            .ok_or_else(|| bad_column(table, key, "attribute_id"))?;
+        let b = cols[2]
+            .and_then(parse_uint)
+            .and_then(|s| u16::try_from(s).ok())
+            .ok_or_else(|| bad_column(table, key, "store_id"))?;
+        let record = &mut self.record;
+        record.clear();
+        record.extend_from_slice(&key.to_le_bytes());
+        record.push(tag);
+        record.extend_from_slice(&a.to_le_bytes());
+        record.extend_from_slice(&b.to_le_bytes());
+        match cols[3] {
+            Some(v) => {
+                let len = u32::try_from(v.len())
+                    .ok()
+                    .filter(|l| *l != u32::MAX)
+                    .ok_or_else(|| bad_column(table, key, "value"))?;
+                record.extend_from_slice(&len.to_le_bytes());
+                record.extend_from_slice(v);
+            }
+            None => record.extend_from_slice(&u32::MAX.to_le_bytes()),
+        }
+        let bucket = self.upper.partition_point(|u| *u < key);
+        self.writers[bucket]
+            .write_all(record)
+            .map_err(io(&self.dir))
+    }
+}
+
+/// Sets its flag when dropped.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// One table to read.
+#[derive(Debug, Clone)]
+struct Scan {
+    table: String,
+    tag: u8,
+    sql: String,
+    /// InnoDB's data length of the table, to share the tables out.
+    size: u64,
+}
+
+/// The reads of `t`'s value tables (and a product's website and category links).
+fn scans(t: &EntityType, tables: &[&str], after: u32, stores: &[u16]) -> Vec<Scan> {
+    let customer = t.code.starts_with("customer");
+    let store_filter = if customer {
+        String::new()
+    } else {
+        let mut ids: Vec<String> = vec!["0".into()];
+        ids.extend(stores.iter().filter(|s| **s != 0).map(u16::to_string));
+        format!(" AND store_id IN ({})", ids.join(","))
+    };
+    let store_col = if customer { "0" } else { "store_id" };
+    // FORCE INDEX (PRIMARY): a filter must not tempt the optimiser into a secondary index,
+    // which would look every row up in the primary key again.
+    let mut scans: Vec<Scan> = tables
+        .iter()
+        .map(|table| Scan {
+            table: table.to_string(),
+            tag: VALUE,
+            sql: format!(
+                "SELECT entity_id, attribute_id, {store_col}, value FROM {} FORCE INDEX (PRIMARY) WHERE entity_id > {after}{store_filter}",
+                quote_ident(table),
+            ),
+            size: 0,
+        })
+        .collect();
+    if t.code == "catalog_product" {
+        scans.push(Scan {
+            table: "catalog_product_website".into(),
+            tag: WEBSITE,
+            sql: format!("SELECT product_id, website_id, 0, NULL FROM catalog_product_website FORCE INDEX (PRIMARY) WHERE product_id > {after}"),
+            size: 0,
+        });
+        scans.push(Scan {
+            table: "catalog_category_product".into(),
+            tag: CATEGORY,
+            sql: format!("SELECT product_id, category_id, 0, COALESCE(position, 0) FROM catalog_category_product FORCE INDEX (PRIMARY) WHERE product_id > {after}"),
+            size: 0,
+        });
+    }
+    scans
+}
+
+/// InnoDB's data length of each table scanned.
+async fn table_sizes(conn: &mut Conn, scans: &[Scan]) -> Result<HashMap<String, u64>> {
+    if scans.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let names: Vec<String> = scans.iter().map(|s| format!("'{}'", s.table)).collect();
+    let rows: Vec<(String, u64)> = conn
+        .query(format!(
+            "SELECT table_name, CAST(COALESCE(data_length, 0) AS UNSIGNED) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name IN ({})",
+            names.join(",")
+        ))
+        .await
+        .map_err(mysql("information_schema.tables"))?;
+    Ok(rows.into_iter().collect())
+}
+
+/// What [`scan_lanes`] gives back.
+struct Lanes {
+    wires: Vec<Wire>,
+    outs: Vec<Writer>,
+    error: Option<Error>,
+}
+
+/// Reads `scans` through `wires` at once, one blocking thread per connection, each writing to
+/// its own bucket files; the tables are shared out largest first, each to the least loaded
+/// connection. Returns the connections and writers, and (table, tag, rows) per table read.
+async fn scan_lanes(
+    wires: Vec<Wire>,
+    outs: Vec<Writer>,
+    mut scans: Vec<Scan>,
+    pace: &mut Pace,
+) -> (Lanes, Vec<(String, u8, u64)>) {
+    let lanes = wires.len();
+    scans.sort_by_key(|s| std::cmp::Reverse(s.size));
+    let mut plan: Vec<Vec<Scan>> = vec![Vec::new(); lanes];
+    let mut load = vec![0u64; lanes];
+    for scan in scans {
+        let lane = (0..lanes).min_by_key(|l| load[*l]).unwrap_or(0);
+        load[lane] += scan.size.max(1);
+        plan[lane].push(scan);
+    }
+    // Set when this future is dropped (Ctrl-C) or a lane fails, so every lane stops.
+    let stop = Arc::new(AtomicBool::new(false));
+    let _stop_on_drop = StopOnDrop(stop.clone());
+    let per_lane = pace.max.map(|m| m.div_ceil(lanes as u64));
+    let mut handles = Vec::with_capacity(lanes);
+    for ((mut wire, mut out), scans) in wires.into_iter().zip(outs).zip(plan) {
+        let stop = stop.clone();
+        let mut pace = Pace::new(per_lane);
+        handles.push(tokio::task::spawn_blocking(move || {
+            let mut read = Vec::new();
+            let mut error = None;
+            for scan in scans {
+                let mut rows = 0u64;
+                let result = wire.query(&scan.sql, |cols| {
+                    if cols.len() != 4 {
+                        return Err(Error::Wire {
+                            what: scan.table.clone(),
+                            source: WireError::Protocol(format!("{} columns, not 4", cols.len())),
+                        });
+                    }
+                    out.row(&scan.table, scan.tag, [cols[0], cols[1], cols[2], cols[3]])?;
+                    rows += 1;
+                    if rows.is_multiple_of(8192) {
+                        if stop.load(Ordering::Relaxed) {
+                            return Err(Error::Interrupted { entities: 0 });
+                        }
+                        pace.tick_blocking(8192);
+                    }
+                    Ok(())
+                });
+                pace.tick_blocking(rows % 8192);
+                match result {
+                    Ok(n) => read.push((scan.table, scan.tag, n)),
+                    Err(e) => {
+                        stop.store(true, Ordering::Relaxed);
+                        error = Some(match e {
+                            QueryError::Row(e) => e,
+                            QueryError::Wire(source) => Error::Wire {
+                                what: scan.table,
+                                source,
+                            },
+                        });
+                        break;
+                    }
+                }
+            }
+            (wire, out, read, error)
+        }));
+    }
+    let mut lanes_back = Lanes {
+        wires: Vec::with_capacity(lanes),
+        outs: Vec::with_capacity(lanes),
+        error: None,
+    };
+    let mut read = Vec::new();
+    for handle in handles {
+        match handle.await {
+            Ok((wire, out, rows, error)) => {
+                lanes_back.wires.push(wire);
+                lanes_back.outs.push(out);
+                read.extend(rows);
+                // The first real error, not the stops it caused in other lanes.
+                match (&lanes_back.error, error) {
+                    (_, None) => {}
+                    (None, Some(e)) | (Some(Error::Interrupted { .. }), Some(e)) => {
+                        lanes_back.error = Some(e)
+                    }
+                    (Some(_), Some(_)) => {}
+                }
+            }
+            Err(e) => {
+                lanes_back.error = Some(Error::Resume(format!("spill reader thread: {e}")));
+            }
+        }
+    }
+    pace.tick(read.iter().map(|r| r.2).sum()).await;
+    (lanes_back, read)
+}
+
 /// The bytes of a text-protocol column, `None` for NULL.
 fn bytes(v: Option<&Value>) -> Option<&[u8]> {
     match v {
@@ -164,9 +417,12 @@ fn bytes(v: Option<&Value>) -> Option<&[u8]> {
 impl Spill {
     /// Reads every value table of `t` once, for entities after `after` and for store 0 and
     /// `stores` (customer tables have no store), into buckets in directory `dir` of about
-    /// `bucket_bytes` each. `progress(table, rows, value rows)` is called after each table.
+    /// `bucket_bytes` each. With `wires` (connections in `conn`'s snapshot) the tables are
+    /// shared out among them and read at the same time, each on a thread of its own; without,
+    /// they are read one after another through `conn`. `progress(table, rows, value rows)` is
+    /// called after each table.
     pub async fn read(
-        conn: &mut Conn,
+        (conn, wires): (&mut Conn, &mut Vec<Wire>),
         t: &EntityType,
         after: u32,
         stores: &[u16],
@@ -175,119 +431,110 @@ impl Spill {
         mut progress: impl FnMut(&str, u64, u64),
     ) -> Result<Spill> {
         let tables = t.value_tables();
-        let upper = Self::buckets(conn, t, &tables, after, bucket_bytes).await?;
-        let mut files = Vec::with_capacity(upper.len());
-        let mut writers = Vec::with_capacity(upper.len());
-        for i in 0..upper.len() {
-            let path = dir.join(format!(
-                ".eav-extract-spill-{}-{}-{i}",
-                std::process::id(),
-                t.code
-            ));
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(&path)
-                .map_err(io(dir))?;
-            std::fs::remove_file(&path).map_err(io(dir))?;
-            writers.push(BufWriter::with_capacity(
-                64 << 10,
-                file.try_clone().map_err(io(dir))?,
-            ));
-            files.push(file);
+        let mut scans = scans(t, &tables, after, stores);
+        let sizes = table_sizes(conn, &scans).await?;
+        for scan in &mut scans {
+            scan.size = sizes.get(&scan.table).copied().unwrap_or(0);
         }
-        let customer = t.code.starts_with("customer");
-        let store_filter = if customer {
-            String::new()
-        } else {
-            let mut ids: Vec<String> = vec!["0".into()];
-            ids.extend(stores.iter().filter(|s| **s != 0).map(u16::to_string));
-            format!(" AND store_id IN ({})", ids.join(","))
-        };
-        let store_col = if customer { "0" } else { "store_id" };
-        // FORCE INDEX (PRIMARY): a filter must not tempt the optimiser into a secondary index,
-        // which would look every row up in the primary key again.
-        let mut scans: Vec<(String, u8, String)> = tables
+        let value_bytes = scans
             .iter()
-            .map(|table| {
-                let sql = format!(
-                    "SELECT entity_id, attribute_id, {store_col}, value FROM {} FORCE INDEX (PRIMARY) WHERE entity_id > {after}{store_filter}",
-                    quote_ident(table),
-                );
-                (table.to_string(), VALUE, sql)
-            })
-            .collect();
-        if t.code == "catalog_product" {
-            scans.push((
-                "catalog_product_website".into(),
-                WEBSITE,
-                format!("SELECT product_id, website_id, 0, NULL FROM catalog_product_website FORCE INDEX (PRIMARY) WHERE product_id > {after}"),
-            ));
-            scans.push((
-                "catalog_category_product".into(),
-                CATEGORY,
-                format!("SELECT product_id, category_id, 0, COALESCE(position, 0) FROM catalog_category_product FORCE INDEX (PRIMARY) WHERE product_id > {after}"),
-            ));
+            .filter(|s| s.tag == VALUE)
+            .map(|s| s.size)
+            .sum();
+        let upper = Arc::new(Self::buckets(conn, t, value_bytes, after, bucket_bytes).await?);
+        let lanes = wires.len().max(1);
+        // files[bucket] holds one file per lane.
+        let mut files: Vec<Vec<File>> = (0..upper.len()).map(|_| Vec::new()).collect();
+        let mut outs = Vec::with_capacity(lanes);
+        for lane in 0..lanes {
+            let mut writers = Vec::with_capacity(upper.len());
+            for (i, bucket) in files.iter_mut().enumerate() {
+                let path = dir.join(format!(
+                    ".eav-extract-spill-{}-{}-{lane}-{i}",
+                    std::process::id(),
+                    t.code
+                ));
+                let file = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
+                    .map_err(io(dir))?;
+                std::fs::remove_file(&path).map_err(io(dir))?;
+                writers.push(BufWriter::with_capacity(
+                    64 << 10,
+                    file.try_clone().map_err(io(dir))?,
+                ));
+                bucket.push(file);
+            }
+            outs.push(Writer {
+                upper: upper.clone(),
+                writers,
+                record: Vec::with_capacity(256),
+                dir: dir.to_path_buf(),
+            });
         }
         let mut total = 0u64;
-        let mut record = Vec::with_capacity(256);
-        for (table, tag, sql) in &scans {
-            let table = table.as_str();
-            let mut result = conn.query_iter(sql.as_str()).await.map_err(mysql(table))?;
-            let mut rows = 0u64;
-            while let Some(row) = result.next().await.map_err(mysql(table))? {
-                let key_bytes = bytes(row.as_ref(0)).unwrap_or_default();
-                let key = parse_uint(key_bytes).ok_or_else(|| bad_key(table, key_bytes))?;
-                let a = bytes(row.as_ref(1))
-                    .and_then(parse_uint)
-                    .filter(|a| *tag != VALUE || u16::try_from(*a).is_ok())
-                    .ok_or_else(|| bad_column(table, key, "attribute_id"))?;
-                let b = bytes(row.as_ref(2))
-                    .and_then(parse_uint)
-                    .and_then(|s| u16::try_from(s).ok())
-                    .ok_or_else(|| bad_column(table, key, "store_id"))?;
-                record.clear();
-                record.extend_from_slice(&key.to_le_bytes());
-                record.push(*tag);
-                record.extend_from_slice(&a.to_le_bytes());
-                record.extend_from_slice(&b.to_le_bytes());
-                match bytes(row.as_ref(3)) {
-                    Some(v) => {
-                        let len = u32::try_from(v.len())
-                            .ok()
-                            .filter(|l| *l != u32::MAX)
-                            .ok_or_else(|| bad_column(table, key, "value"))?;
-                        record.extend_from_slice(&len.to_le_bytes());
-                        record.extend_from_slice(v);
-                    }
-                    None => record.extend_from_slice(&u32::MAX.to_le_bytes()),
-                }
-                let bucket = upper.partition_point(|u| *u < key);
-                writers[bucket].write_all(&record).map_err(io(dir))?;
-                rows += 1;
-                if rows.is_multiple_of(8192) {
-                    pace.tick(8192).await;
-                }
-            }
-            pace.tick(rows % 8192).await;
-            let value_rows = if *tag == VALUE { rows } else { 0 };
+        let mut count = |table: &str, tag: u8, rows: u64| {
+            let value_rows = if tag == VALUE { rows } else { 0 };
             total += value_rows;
             progress(table, rows, value_rows);
+        };
+        if wires.is_empty() {
+            let out = &mut outs[0];
+            for scan in &scans {
+                let table = scan.table.as_str();
+                let mut result = conn
+                    .query_iter(scan.sql.as_str())
+                    .await
+                    .map_err(mysql(table))?;
+                let mut rows = 0u64;
+                while let Some(row) = result.next().await.map_err(mysql(table))? {
+                    out.row(
+                        table,
+                        scan.tag,
+                        [
+                            bytes(row.as_ref(0)),
+                            bytes(row.as_ref(1)),
+                            bytes(row.as_ref(2)),
+                            bytes(row.as_ref(3)),
+                        ],
+                    )?;
+                    rows += 1;
+                    if rows.is_multiple_of(8192) {
+                        pace.tick(8192).await;
+                    }
+                }
+                pace.tick(rows % 8192).await;
+                count(table, scan.tag, rows);
+            }
+        } else {
+            let (done, rows) = scan_lanes(std::mem::take(wires), outs, scans, pace).await;
+            *wires = done.wires;
+            outs = done.outs;
+            for (table, tag, n) in rows {
+                count(&table, tag, n);
+            }
+            if let Some(e) = done.error {
+                return Err(e);
+            }
         }
-        for w in writers {
-            w.into_inner()
-                .map_err(|e| io(dir)(e.into_error()))?
-                .flush()
-                .map_err(io(dir))?;
+        for out in outs {
+            for w in out.writers {
+                w.into_inner()
+                    .map_err(|e| io(dir)(e.into_error()))?
+                    .flush()
+                    .map_err(io(dir))?;
+            }
         }
         Ok(Spill {
             dir: dir.to_path_buf(),
             entity: t.code.clone(),
-            upper,
+            upper: Arc::unwrap_or_clone(upper),
             files,
             current: None,
             loaded: Vec::new(),
+            scratch: (Vec::new(), Vec::new()),
             data: Vec::new(),
             next: 0,
             rows: total,
@@ -299,23 +546,11 @@ impl Spill {
     async fn buckets(
         conn: &mut Conn,
         t: &EntityType,
-        tables: &[&str],
+        value_bytes: u64,
         after: u32,
         bucket_bytes: u64,
     ) -> Result<Vec<u32>> {
-        let names: Vec<String> = tables.iter().map(|t| format!("'{t}'")).collect();
-        let size: Option<u64> = if names.is_empty() {
-            Some(0)
-        } else {
-            conn.query_first(format!(
-                "SELECT CAST(COALESCE(SUM(data_length), 0) AS UNSIGNED) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name IN ({})",
-                names.join(",")
-            ))
-            .await
-            .map_err(mysql("information_schema.tables"))?
-        };
-        let buckets = size
-            .unwrap_or(0)
+        let buckets = value_bytes
             .div_ceil(bucket_bytes.max(1))
             .clamp(1, MAX_BUCKETS);
         let entities: Option<u64> = conn
@@ -358,14 +593,19 @@ impl Spill {
                 None => self.load(0)?,
             }
         }
+        while self.loaded.get(self.next).is_some_and(|r| r.key < id) {
+            self.next += 1;
+        }
+        let values = self.loaded[self.next.min(self.loaded.len())..]
+            .iter()
+            .take_while(|r| r.key == id && r.tag == VALUE)
+            .count();
+        taken.values.reserve_exact(values);
         while let Some(r) = self.loaded.get(self.next).copied() {
             if r.key > id {
                 break;
             }
             self.next += 1;
-            if r.key < id {
-                continue;
-            }
             let value = self.value(&r)?;
             match r.tag {
                 VALUE => taken.values.push(pivot::Row {
@@ -409,11 +649,12 @@ impl Spill {
             path: format!("spill file in {}", dir.display()),
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string()),
         };
-        let file = &mut self.files[bucket];
-        file.seek(SeekFrom::Start(0)).map_err(io(&self.dir))?;
-        file.read_to_end(&mut self.data).map_err(io(&self.dir))?;
-        // The file is read: give its space back now.
-        file.set_len(0).map_err(io(&self.dir))?;
+        for file in &mut self.files[bucket] {
+            file.seek(SeekFrom::Start(0)).map_err(io(&self.dir))?;
+            file.read_to_end(&mut self.data).map_err(io(&self.dir))?;
+            // The file is read: give its space back now.
+            file.set_len(0).map_err(io(&self.dir))?;
+        }
         if self.data.len() >= u32::MAX as usize {
             return Err(corrupt(&self.dir, "bucket over 4 GiB; use smaller buckets"));
         }
@@ -445,16 +686,17 @@ impl Spill {
                 tag,
             });
         }
-        sort(&mut self.loaded);
+        sort(&mut self.loaded, &mut self.scratch);
         Ok(())
     }
 }
 
 /// Sorts records by (entity, tag, a, b): a counting sort by entity when the bucket's ids are
 /// dense enough (they usually are: a bucket is a range of consecutive entities), then each
-/// entity's few records by the rest.
-fn sort(rows: &mut Vec<Record>) {
-    let order = |r: &Record| (r.key, r.tag, r.a, r.b);
+/// entity's few records by the rest. `scratch` is room to reuse.
+fn sort(rows: &mut Vec<Record>, (sorted, starts): &mut (Vec<Record>, Vec<usize>)) {
+    // (tag, a, b) packed into one integer that orders the same way.
+    let rest = |r: &Record| u64::from(r.tag) << 48 | u64::from(r.a) << 16 | u64::from(r.b);
     let (Some(lo), Some(hi)) = (
         rows.iter().map(|r| r.key).min(),
         rows.iter().map(|r| r.key).max(),
@@ -463,30 +705,34 @@ fn sort(rows: &mut Vec<Record>) {
     };
     let span = (hi - lo) as usize + 1;
     if span > rows.len().saturating_mul(4) + 1024 {
-        rows.sort_unstable_by_key(order);
+        rows.sort_unstable_by_key(|r| (r.key, rest(r)));
         return;
     }
     // starts[k] = where entity lo + k's records begin.
-    let mut starts = vec![0usize; span + 1];
+    starts.clear();
+    starts.resize(span + 1, 0);
     for r in rows.iter() {
         starts[(r.key - lo) as usize + 1] += 1;
     }
     for k in 1..=span {
         starts[k] += starts[k - 1];
     }
-    let bounds = starts.clone();
-    let mut sorted = vec![rows[0]; rows.len()];
+    sorted.clear();
+    sorted.resize(rows.len(), rows[0]);
     for r in rows.iter() {
         let k = (r.key - lo) as usize;
         sorted[starts[k]] = *r;
         starts[k] += 1;
     }
-    *rows = sorted;
-    for k in 0..span {
-        let group = &mut rows[bounds[k]..bounds[k + 1]];
+    std::mem::swap(rows, sorted);
+    // Each starts[k] now is where entity lo + k's records end.
+    let mut begin = 0;
+    for &end in &starts[..span] {
+        let group = &mut rows[begin..end];
         if group.len() > 1 {
-            group.sort_unstable_by_key(order);
+            group.sort_unstable_by_key(rest);
         }
+        begin = end;
     }
 }
 
@@ -518,7 +764,7 @@ mod tests {
             let mut want: Vec<(u32, u8, u32, u16)> =
                 rows.iter().map(|&(k, t, a, b)| (spread(k), t, a, b)).collect();
             want.sort();
-            sort(&mut records);
+            sort(&mut records, &mut (Vec::new(), Vec::new()));
             let got: Vec<(u32, u8, u32, u16)> =
                 records.iter().map(|r| (r.key, r.tag, r.a, r.b)).collect();
             proptest::prop_assert_eq!(got, want);
