@@ -6,6 +6,8 @@
 //! (stale store rows from a scope change are ignored). Website attributes have no website
 //! column: they are stored once per store view of the website and read like store-view ones.
 
+use std::sync::Arc;
+
 use crate::meta::Scope;
 
 /// One row of a value table, for one entity.
@@ -16,7 +18,67 @@ pub struct Row {
     /// `store_id` (0 for customer tables, which have none).
     pub store: u16,
     /// `value` as the database prints it; `None` for SQL NULL.
-    pub value: Option<String>,
+    pub value: Option<Text>,
+}
+
+/// A value's text: a slice of a buffer shared by many values (a spill bucket's values, checked
+/// as UTF-8 once), so that ten million values are not ten million allocations.
+#[derive(Clone)]
+pub struct Text {
+    buf: Arc<str>,
+    start: u32,
+    len: u32,
+}
+
+impl Text {
+    /// The text of `buf[start..start + len]`, or `None` when that is not a range of whole
+    /// characters in `buf`.
+    pub fn slice(buf: &Arc<str>, start: u32, len: u32) -> Option<Text> {
+        let end = start.checked_add(len)?;
+        buf.get(start as usize..end as usize)?;
+        Some(Text {
+            buf: buf.clone(),
+            start,
+            len,
+        })
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        // The range was checked when the slice was made.
+        &self.buf[self.start as usize..(self.start + self.len) as usize]
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
+        let buf: Arc<str> = Arc::from(s);
+        let len = len.min(u32::try_from(buf.len()).unwrap_or(u32::MAX));
+        Text { buf, start: 0, len }
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text::from(s.to_string())
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Text {}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
 }
 
 /// The value each attribute has in `store`, in attribute order: `(attr, value)`, where a value
@@ -75,7 +137,11 @@ mod tests {
         )
         .prop_map(|m| {
             m.into_iter()
-                .map(|((attr, store), value)| Row { attr, store, value })
+                .map(|((attr, store), value)| Row {
+                    attr,
+                    store,
+                    value: value.map(Text::from),
+                })
                 .collect()
         })
     }
@@ -91,6 +157,20 @@ mod tests {
         out
     }
 
+    /// A value split inside a character is refused: two values that are not UTF-8 on their
+    /// own can make valid UTF-8 together (a bucket's values are checked as one text).
+    #[test]
+    fn text_slices_whole_characters_only() {
+        let buf: std::sync::Arc<str> = std::sync::Arc::from("aé✓");
+        assert_eq!(Text::slice(&buf, 0, 3).as_deref(), Some("aé"));
+        assert_eq!(Text::slice(&buf, 3, 3).as_deref(), Some("✓"));
+        assert!(Text::slice(&buf, 0, 2).is_none(), "ends inside é");
+        assert!(Text::slice(&buf, 2, 4).is_none(), "starts inside é");
+        assert!(Text::slice(&buf, 4, 9).is_none(), "past the end");
+        assert!(Text::slice(&buf, u32::MAX, 2).is_none(), "overflow");
+        assert_eq!(Text::slice(&buf, 0, 1).expect("a"), Text::from("a"));
+    }
+
     proptest! {
         /// Store 0 alone gives every attribute its default row.
         #[test]
@@ -99,7 +179,7 @@ mod tests {
             let defaults: BTreeMap<u16, Option<String>> = rows
                 .iter()
                 .filter(|r| r.store == 0)
-                .map(|r| (r.attr, r.value.clone()))
+                .map(|r| (r.attr, r.value.as_deref().map(str::to_string)))
                 .collect();
             prop_assert_eq!(got, defaults);
         }
@@ -115,14 +195,17 @@ mod tests {
                     Scope::Global => default,
                     _ => own.or(default),
                 };
-                prop_assert_eq!(Some(value), expected.map(|r| &r.value));
+                prop_assert_eq!(
+                    Some(value.clone()),
+                    expected.map(|r| r.value.as_deref().map(str::to_string))
+                );
             }
         }
 
         /// Rows of other stores never matter, and global attributes ignore every store row.
         #[test]
         fn only_stores_zero_and_s_count(rows in table(), store in 1u16..5, noise in table()) {
-            let mut mixed: BTreeMap<(u16, u16), Option<String>> =
+            let mut mixed: BTreeMap<(u16, u16), Option<Text>> =
                 rows.iter().map(|r| ((r.attr, r.store), r.value.clone())).collect();
             for r in &noise {
                 let global_store_row = scope_of(r.attr) == Scope::Global && r.store != 0;

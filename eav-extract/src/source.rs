@@ -427,7 +427,14 @@ async fn value_rows(
                 match mysql_async::from_row_opt::<(u32, u16, u16, Option<String>)>(row) {
                     Ok((k, attr, store, value)) => {
                         count += 1;
-                        sink(k, pivot::Row { attr, store, value });
+                        sink(
+                            k,
+                            pivot::Row {
+                                attr,
+                                store,
+                                value: value.map(pivot::Text::from),
+                            },
+                        );
                     }
                     Err(e) => {
                         failure = Some(Error::BadValue {

@@ -128,8 +128,12 @@ pub struct Spill {
     loaded: Vec<Record>,
     /// Room for sorting, kept across buckets (fresh memory every bucket costs page faults).
     scratch: (Vec<Record>, Vec<usize>),
-    /// The loaded bucket's file, which the records' values point into.
+    /// The loaded bucket's files.
     data: Vec<u8>,
+    /// The loaded bucket's values, one after another; the records point into them.
+    values: Vec<u8>,
+    /// `values` as text, shared by the values taken; `None` when they are not all UTF-8.
+    text: Option<Arc<str>>,
     /// The next record of `loaded`.
     next: usize,
     /// Value rows read from the tables.
@@ -536,6 +540,8 @@ impl Spill {
             loaded: Vec::new(),
             scratch: (Vec::new(), Vec::new()),
             data: Vec::new(),
+            values: Vec::new(),
+            text: None,
             next: 0,
             rows: total,
         })
@@ -615,34 +621,50 @@ impl Spill {
                     value,
                 }),
                 WEBSITE => taken.websites.push(r.a),
-                _ => taken
-                    .categories
-                    .push((r.a, value.unwrap_or_else(|| "0".into()))),
+                _ => taken.categories.push((
+                    r.a,
+                    value.map_or_else(|| "0".to_string(), |v| v.to_string()),
+                )),
             }
         }
         Ok(taken)
     }
 
-    fn value(&self, r: &Record) -> Result<Option<String>> {
+    fn value(&self, r: &Record) -> Result<Option<pivot::Text>> {
         if r.len == u32::MAX {
             return Ok(None);
         }
-        let bytes = &self.data[r.at as usize..(r.at + r.len) as usize];
-        match std::str::from_utf8(bytes) {
-            Ok(text) => Ok(Some(text.to_owned())),
-            Err(_) => Err(Error::BadValue {
-                table: format!("a value table of {}", self.entity),
-                entity_id: u64::from(r.key),
-                column: "value".into(),
-                value: String::from_utf8_lossy(bytes).into_owned(),
-                expected: "UTF-8 text",
-            }),
+        // A value that is not UTF-8 by itself fails the bucket's check, or is not a range of
+        // whole characters of it.
+        match self
+            .text
+            .as_ref()
+            .and_then(|t| pivot::Text::slice(t, r.at, r.len))
+        {
+            Some(text) => Ok(Some(text)),
+            None => Err(self.not_utf8(r)),
+        }
+    }
+
+    fn not_utf8(&self, r: &Record) -> Error {
+        let bytes = self
+            .values
+            .get(r.at as usize..(r.at as usize).saturating_add(r.len as usize))
+            .unwrap_or_default();
+        Error::BadValue {
+            table: format!("a value table of {}", self.entity),
+            entity_id: u64::from(r.key),
+            column: "value".into(),
+            value: String::from_utf8_lossy(bytes).into_owned(),
+            expected: "UTF-8 text",
         }
     }
 
     fn load(&mut self, bucket: usize) -> Result<()> {
         self.loaded.clear();
         self.data.clear();
+        self.values.clear();
+        self.text = None;
         self.next = 0;
         self.current = Some(bucket);
         let corrupt = |dir: &Path, what: &str| Error::Output {
@@ -670,12 +692,14 @@ impl Spill {
             let b = u16::from_le_bytes(head[9..11].try_into().expect("2 bytes"));
             let len = u32::from_le_bytes(head[11..15].try_into().expect("4 bytes"));
             at += 15;
-            let start = at as u32;
+            // The value's offset among the bucket's values.
+            let start = self.values.len() as u32;
             if len != u32::MAX {
+                let value = data
+                    .get(at..at + len as usize)
+                    .ok_or_else(|| corrupt(&self.dir, "truncated value"))?;
+                self.values.extend_from_slice(value);
                 at += len as usize;
-                if at > data.len() {
-                    return Err(corrupt(&self.dir, "truncated value"));
-                }
             }
             self.loaded.push(Record {
                 key,
@@ -686,6 +710,8 @@ impl Spill {
                 tag,
             });
         }
+        // One UTF-8 check for the whole bucket; a value that fails it is named when taken.
+        self.text = std::str::from_utf8(&self.values).ok().map(Arc::from);
         sort(&mut self.loaded, &mut self.scratch);
         Ok(())
     }
