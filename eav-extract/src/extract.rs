@@ -298,11 +298,14 @@ pub async fn extract(
             let store_ids = store_ids.clone();
             let chunk_size = options.chunk_size.max(1);
             let mut conn = conn;
+            // The chunks' entity rows come through a wire connection too, when the value rows
+            // did.
+            let mut wire = if spill.is_some() { wires.pop() } else { None };
             tokio::spawn(async move {
                 let mut after = after;
                 loop {
                     let chunk = source::read_chunk(
-                        &mut conn,
+                        (&mut conn, &mut wire),
                         &meta,
                         kind,
                         after,
@@ -324,7 +327,7 @@ pub async fn extract(
                         _ => break,
                     }
                 }
-                conn
+                (conn, wire)
             })
         };
         let mapper = Mapper::new(options.namespace, kind.type_code())?;
@@ -366,9 +369,11 @@ pub async fn extract(
             });
             pace.tick(n + chunk.value_rows).await;
         }
-        conn = reader
+        let wire;
+        (conn, wire) = reader
             .await
             .map_err(|e| Error::Resume(format!("reader task: {e}")))?;
+        wires.extend(wire);
         cp.done.push(kind.name().to_string());
         cp.current = None;
         progress(Event::Done(&summary));

@@ -253,7 +253,16 @@ impl Lookup {
             return Ok(None);
         };
         let ids = [0, store.id];
-        let chunk = read_chunk(conn, &self.meta, kind, id.saturating_sub(1), 1, &ids, None).await;
+        let chunk = read_chunk(
+            (conn, &mut None),
+            &self.meta,
+            kind,
+            id.saturating_sub(1),
+            1,
+            &ids,
+            None,
+        )
+        .await;
         let chunk = chunk?;
         let Some(e) = chunk.entities.first().filter(|e| e.id == id) else {
             return Ok(None);
@@ -322,7 +331,7 @@ impl SnapshotReads<'_> {
     ) -> Result<(Vec<(u32, String, String)>, Option<u32>)> {
         let (views, store_ids) = self.lookup.views(kind, stores);
         let chunk = read_chunk(
-            &mut self.conn,
+            (&mut self.conn, &mut None),
             &self.lookup.meta,
             kind,
             after,

@@ -12,7 +12,7 @@ use crate::error::{Error, Result, mysql};
 use crate::meta::{EntityType, Kind, Meta};
 use crate::pivot;
 use crate::spill::Spill;
-use crate::wire::{Target, Wire, WireError};
+use crate::wire::{QueryError, Target, Wire, WireError};
 
 /// Where in the binlog the snapshot stands: cdc-sync continues from here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -372,6 +372,71 @@ async fn entity_rows(
     Ok(out)
 }
 
+/// [`entity_rows`] through a wire connection in the snapshot (on a blocking thread).
+async fn entity_rows_wire(
+    wire: &mut Option<Wire>,
+    t: &EntityType,
+    meta: &Meta,
+    filter: &str,
+    limit: usize,
+) -> Result<Vec<(u32, u32, Vec<Option<String>>)>> {
+    let Some(mut w) = wire.take() else {
+        return Ok(Vec::new());
+    };
+    let key = if t.staged { "row_id" } else { "entity_id" };
+    let sql = format!(
+        "SELECT entity_id, {key}, {} FROM {} WHERE {filter}{} ORDER BY entity_id LIMIT {limit}",
+        select_list(t),
+        quote_ident(&t.table),
+        live(t, meta, "")
+    );
+    let table = t.table.clone();
+    let key = key_name(t);
+    let (w, result) = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::with_capacity(limit);
+        let result = w.query::<WIDE_ROW, _>(&sql, |cols| {
+            let text = |i: usize, id: u32| -> Result<Option<String>> {
+                match cols.get(i).copied().flatten() {
+                    None => Ok(None),
+                    Some(b) => match std::str::from_utf8(b) {
+                        Ok(s) => Ok(Some(s.to_string())),
+                        Err(_) => Err(Error::BadValue {
+                            table: table.clone(),
+                            entity_id: u64::from(id),
+                            column: format!("column {}", i + 1),
+                            value: String::from_utf8_lossy(b).into_owned(),
+                            expected: "UTF-8 text",
+                        }),
+                    },
+                }
+            };
+            let id = parse_u32(&table, 0, "entity_id", text(0, 0)?)?;
+            let k = parse_u32(&table, u64::from(id), key, text(1, id)?)?;
+            let rest = (2..cols.len())
+                .map(|i| text(i, id))
+                .collect::<Result<_>>()?;
+            out.push((id, k, rest));
+            Ok(())
+        });
+        let result = match result {
+            Ok(_) => Ok(out),
+            Err(QueryError::Row(e)) => Err(e),
+            Err(QueryError::Wire(source)) => Err(Error::Wire {
+                what: table,
+                source,
+            }),
+        };
+        (w, result)
+    })
+    .await
+    .map_err(|e| Error::Resume(format!("entity reader: {e}")))?;
+    *wire = Some(w);
+    result
+}
+
+/// The widest entity row the wire reader takes.
+const WIDE_ROW: usize = 32;
+
 fn key_name(t: &EntityType) -> &'static str {
     if t.staged { "row_id" } else { "entity_id" }
 }
@@ -618,7 +683,7 @@ async fn product_links(conn: &mut Conn, span: Span<'_>, chunk: &mut Chunk) -> Re
 /// from `spill` when given (the kind's value tables read ahead), else from one query per value
 /// table.
 pub async fn read_chunk(
-    conn: &mut Conn,
+    (conn, wire): (&mut Conn, &mut Option<Wire>),
     meta: &Meta,
     kind: Kind,
     after: u32,
@@ -631,7 +696,11 @@ pub async fn read_chunk(
         return Ok(order_chunk(orders));
     }
     let t = meta.entity_type(kind.type_code());
-    let rows = entity_rows(conn, t, meta, &format!("entity_id > {after}"), Some(size)).await?;
+    let filter = format!("entity_id > {after}");
+    let rows = match wire {
+        Some(_) if spill.is_some() => entity_rows_wire(wire, t, meta, &filter, size).await?,
+        _ => entity_rows(conn, t, meta, &filter, Some(size)).await?,
+    };
     if rows.is_empty() {
         return Ok(Chunk::default());
     }

@@ -344,7 +344,7 @@ async fn scan_lanes(
             let mut error = None;
             for scan in scans {
                 let mut rows = 0u64;
-                let result = wire.query(&scan.sql, |cols| {
+                let result = wire.query::<4, _>(&scan.sql, |cols| {
                     if cols.len() != 4 {
                         return Err(Error::Wire {
                             what: scan.table.clone(),

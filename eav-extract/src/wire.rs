@@ -58,8 +58,8 @@ const UTF8MB4: u8 = 45;
 /// A packet of this payload length continues in the next one.
 const MAX_PAYLOAD: usize = 0xFF_FFFF;
 const SERVER_MORE_RESULTS_EXISTS: u16 = 8;
-/// The widest result this reader takes.
-pub const MAX_COLUMNS: usize = 8;
+/// The widest result [`Wire::execute`] and [`Wire::rows`] take.
+const WIDE: usize = 16;
 
 /// Where and as whom to connect.
 #[derive(Clone)]
@@ -394,7 +394,7 @@ impl Wire {
 
     /// Runs a statement that returns no rows.
     pub fn execute(&mut self, sql: &str) -> Result<()> {
-        self.query(sql, |_| Ok::<(), WireError>(()))
+        self.query::<WIDE, _>(sql, |_| Ok::<(), WireError>(()))
             .map(|_| ())
             .map_err(|e| match e {
                 QueryError::Wire(w) => w,
@@ -403,9 +403,9 @@ impl Wire {
     }
 
     /// Runs `sql` and hands every row's columns to `row` (`None` for NULL), in the order the
-    /// server sends them. Returns how many rows there were. An error from `row` stops the read
+    /// server sends them; a result of more than `N` columns is refused. Returns how many rows there were. An error from `row` stops the read
     /// and is returned as [`QueryError::Row`]; the connection is then not usable any more.
-    pub fn query<E>(
+    pub fn query<const N: usize, E>(
         &mut self,
         sql: &str,
         mut row: impl FnMut(&[Option<&[u8]>]) -> std::result::Result<(), E>,
@@ -440,8 +440,12 @@ impl Wire {
             };
             let columns = usize::try_from(columns)
                 .ok()
-                .filter(|c| (1..=MAX_COLUMNS).contains(c))
-                .ok_or_else(|| QueryError::Wire(protocol("too many columns")))?;
+                .filter(|c| (1..=N).contains(c))
+                .ok_or_else(|| {
+                    QueryError::Wire(WireError::Protocol(format!(
+                        "{columns} columns; this read takes at most {N}"
+                    )))
+                })?;
             for _ in 0..columns {
                 self.packet().map_err(QueryError::Wire)?;
             }
@@ -453,7 +457,7 @@ impl Wire {
             }
             let more = loop {
                 let p = self.packet().map_err(QueryError::Wire)?;
-                let mut values: [Option<&[u8]>; MAX_COLUMNS] = [None; MAX_COLUMNS];
+                let mut values: [Option<&[u8]>; N] = [None; N];
                 match p.first() {
                     Some(0xFE) if p.len() < 9 => {
                         let status = p.get(3..5).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
@@ -490,7 +494,7 @@ impl Wire {
     /// Rows of text columns, for small results (settings and status).
     pub fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
         let mut out = Vec::new();
-        self.query(sql, |cols| {
+        self.query::<WIDE, _>(sql, |cols| {
             out.push(
                 cols.iter()
                     .map(|c| c.map(|b| String::from_utf8_lossy(b).into_owned()))
@@ -588,7 +592,7 @@ mod tests {
             wire.execute("SET NAMES utf8mb4").expect("set names");
             let mut got: Vec<Vec<Option<Vec<u8>>>> = Vec::new();
             let n = wire
-                .query(sql, |cols| {
+                .query::<6, _>(sql, |cols| {
                     got.push(cols.iter().map(|c| c.map(<[u8]>::to_vec)).collect());
                     Ok::<(), ()>(())
                 })
