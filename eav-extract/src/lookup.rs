@@ -12,6 +12,7 @@ use crate::doc::Docs;
 use crate::error::{Result, mysql};
 use crate::meta::{Kind, Meta};
 use crate::source::{Position, Snapshot, read_chunk};
+use crate::spill::{Pace, Spill};
 use mysql_async::Conn;
 
 /// Magento's metadata, read once, and a way to read any entity's document.
@@ -285,6 +286,109 @@ impl Lookup {
         }
         out.truncate(out.trim_end().len());
         Ok(Some(out))
+    }
+}
+
+/// A walk over every entity of one kind in one consistent snapshot, read the way the extract
+/// reads (see [`Lookup::scan`]).
+#[derive(Debug)]
+pub struct KindScan<'l> {
+    lookup: &'l Lookup,
+    conn: Conn,
+    /// Wire connections in the snapshot (none when they could not be paired).
+    wires: Vec<crate::wire::Wire>,
+    spill: Option<Spill>,
+    kind: Kind,
+    views: Vec<&'l crate::meta::Store>,
+    store_ids: Vec<u16>,
+    /// The binlog position the snapshot sees up to; `None` without a binlog.
+    pub position: Option<Position>,
+    /// Why the value tables went through mysql_async rather than the wire reader, if they did.
+    pub note: Option<String>,
+}
+
+impl Lookup {
+    /// Opens a snapshot and reads every value table of `kind` once for the entities after
+    /// `after` (as the extract's default `--value-reads scan` does: two wire connections in the
+    /// snapshot when they can be paired, bucket files in `spill_dir`); [`KindScan::next`] then
+    /// gives the documents chunk by chunk in entity order. Staged (Adobe Commerce) tables and
+    /// orders are read per chunk, in the same snapshot.
+    pub async fn scan(
+        &self,
+        kind: Kind,
+        after: u32,
+        stores: &[&str],
+        spill_dir: &std::path::Path,
+    ) -> Result<KindScan<'_>> {
+        let mut snapshot = Snapshot::open(&self.dsn).await?;
+        let (views, store_ids) = self.views(kind, stores);
+        let t = self
+            .meta
+            .types
+            .get(kind.type_code())
+            .filter(|t| !t.staged && kind != Kind::Order);
+        let mut note = None;
+        let mut wires = Vec::new();
+        if t.is_some() {
+            match snapshot.pair(&self.dsn, 2).await {
+                Ok(w) => wires = w,
+                Err(why) => note = Some(why),
+            }
+        }
+        let mut conn = snapshot.conn;
+        let spill = match t {
+            Some(t) => Some(
+                Spill::read(
+                    (&mut conn, &mut wires),
+                    t,
+                    after,
+                    &store_ids,
+                    (spill_dir, crate::spill::DEFAULT_BUCKET_BYTES),
+                    &mut Pace::new(None),
+                    |_, _, _| {},
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        Ok(KindScan {
+            lookup: self,
+            conn,
+            wires,
+            spill,
+            kind,
+            views,
+            store_ids,
+            position: snapshot.position,
+            note,
+        })
+    }
+}
+
+impl KindScan<'_> {
+    /// The documents of the next `size` entities after entity id `after`: `(id, store code,
+    /// document)` in id order, and the last entity id read (`None` when none is left). Calls
+    /// must ask for ascending ids, each `after` the previous call's last id.
+    pub async fn next(
+        &mut self,
+        after: u32,
+        size: usize,
+    ) -> Result<(Vec<(u32, String, String)>, Option<u32>)> {
+        let mut wire = self.wires.pop();
+        let chunk = read_chunk(
+            (&mut self.conn, &mut wire),
+            &self.lookup.meta,
+            self.kind,
+            after,
+            size,
+            &self.store_ids,
+            self.spill.as_mut(),
+        )
+        .await;
+        self.wires.extend(wire);
+        let chunk = chunk?;
+        let last = chunk.entities.last().map(|e| e.id);
+        Ok((self.lookup.build(self.kind, &chunk, &self.views)?, last))
     }
 }
 

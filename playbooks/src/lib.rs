@@ -7,9 +7,11 @@
 //! - [`preflight`]: the checks before anything moves;
 //! - [`verify`]: row-level parity between Magento (pivoted by Magento's rules) and a service's
 //!   database, tolerant of live writes;
+//! - [`fingerprint`]: a JSON document's canonical fingerprint, straight from its text;
 //! - [`http`]: the little HTTP and Prometheus text the runner reads.
 #![forbid(unsafe_code)]
 
+pub mod fingerprint;
 pub mod http;
 pub mod playbook;
 pub mod preflight;

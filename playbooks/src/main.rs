@@ -7,6 +7,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use ficus_playbooks::verify::{self, Domain};
 
+// verify reads, pivots and fingerprints millions of small values on several threads, as the
+// extract does: mimalloc, for the same reason (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ficus",

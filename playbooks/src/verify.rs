@@ -2,13 +2,14 @@
 //! view by store view — the check a `shift` gate and `ficus verify` stand on.
 //!
 //! Both sides are walked in entity-id order, one chunk at a time. Magento's side is read the way
-//! the extract reads it — inside a consistent snapshot, pivoted by Magento's rules
-//! ([`ficus_eav_extract::lookup`]) and put in the shape Magento answers — and the service's side
-//! is the documents its database holds for the same id range. A pair is equal when the texts
-//! are, or when they are the same JSON after canonicalising (object members in any order,
-//! numbers by value: `45.00` equals `45.0`). Otherwise the pair is a mismatch: missing (Magento
-//! has it, the service not), extra (the service has an entity Magento no longer has) or
-//! different, with the fields that differ.
+//! the extract reads it — inside one consistent snapshot per kind, each value table scanned
+//! once, pivoted by Magento's rules ([`ficus_eav_extract::lookup::Lookup::scan`]) — and the
+//! service's side is the documents its database holds for the same id range. A pair is equal
+//! when their canonical fingerprints are ([`crate::fingerprint`]: object members in any order,
+//! layout and escapes ignored, numbers by exact value: `45.00` equals `45.0`, eav-extract's
+//! `uuid` and `store_code` left out). Otherwise the pair is a mismatch: missing (Magento has it,
+//! the service not), extra (the service has an entity Magento no longer has) or different, with
+//! the fields that differ.
 //!
 //! Live writes: a mismatch is remembered with the binlog position of the snapshot it was seen
 //! in. After the walk, the verifier waits until the service's checkpoint (written by cdc-sync in
@@ -19,6 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use crate::fingerprint::fingerprint;
 use ficus_eav_extract::Kind;
 use ficus_eav_extract::lookup::Lookup;
 use ficus_id_map::Namespace;
@@ -347,19 +349,27 @@ pub async fn verify(
                 ..KindCounts::default()
             });
         }
+        // Magento's side in one snapshot per kind, read as the extract reads: each value table
+        // once, then the documents chunk by chunk in entity order.
+        let mut scan = lookup
+            .scan(
+                kind,
+                progress_state.after,
+                &store_refs,
+                &std::env::temp_dir(),
+            )
+            .await?;
+        let at = scan
+            .position
+            .as_ref()
+            .map(|p| (file_number(&p.file), p.position));
         // Magento's next chunk is read while the service's side of the current one is: the two
         // servers work at the same time.
-        let mut current = magento_chunk(
-            &lookup,
-            kind,
-            progress_state.after,
-            options.chunk_size,
-            &store_refs,
-        )
-        .await?;
+        let mut current = scan.next(progress_state.after, options.chunk_size).await?;
         loop {
             let after = progress_state.after;
-            let (magento, last, at) = current;
+            let (magento, last) = current;
+            let magento = keyed(magento, kind);
             let more = matches!(last, Some(l) if l < u32::MAX) && !magento.is_empty();
             // The service's documents of the same id range: up to the chunk's last id, or all
             // that are left when Magento has no more.
@@ -367,10 +377,7 @@ pub async fn verify(
             let theirs = service.documents(kind, after, upper, &store_refs);
             let (theirs, next) = match (more, last) {
                 (true, Some(l)) => {
-                    let (t, n) = tokio::join!(
-                        theirs,
-                        magento_chunk(&lookup, kind, l, options.chunk_size, &store_refs)
-                    );
+                    let (t, n) = tokio::join!(theirs, scan.next(l, options.chunk_size));
                     (t?, Some(n?))
                 }
                 _ => (theirs.await?, None),
@@ -502,30 +509,10 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-/// Magento's documents of the next `size` entities of `kind` after `after`, in a snapshot of
-/// their own, in the shape the service stores: the documents, the last entity id read (`None`
-/// when none is left) and the snapshot's binlog position.
-async fn magento_chunk(
-    lookup: &Lookup,
-    kind: Kind,
-    after: u32,
-    size: usize,
-    stores: &[&str],
-) -> Result<MagentoChunk, Error> {
-    let mut snapshot = lookup.snapshot().await?;
-    let at = snapshot
-        .position
-        .as_ref()
-        .map(|p| (file_number(&p.file), p.position));
-    let (docs, last) = snapshot.next_documents(kind, after, size, stores).await?;
-    Ok((shaped(docs, kind), last, at))
-}
-
-/// See [`magento_chunk`].
-type MagentoChunk = (Vec<(u32, String, String)>, Option<u32>, Option<(u64, u64)>);
-
 /// The keys `(id, store)` whose documents differ between the two sides (each side sorted or
-/// not; both are keyed).
+/// not; both are keyed): equal when the service holds exactly the text eav-extract wrote without
+/// its own keys (what the services store, so the usual case), else by canonical fingerprint
+/// ([`fingerprint`]).
 fn compare(
     magento: &[(u32, String, String)],
     service: &[(u32, String, String)],
@@ -541,7 +528,7 @@ fn compare(
     let mut out = Vec::new();
     for (&(id, store), doc) in &ours {
         match theirs.get(&(id, store)) {
-            Some(t) if same(doc, t) => {}
+            Some(t) if as_stored(doc, t) || same(doc, t) => {}
             _ => out.push((id, store.to_owned(), String::new())),
         }
     }
@@ -553,18 +540,35 @@ fn compare(
     out
 }
 
-/// Equal texts, or equal JSON after canonicalising.
+/// Whether `stored` is eav-extract's `document` with its leading `"uuid"` and `"store_code"`
+/// members taken out, byte for byte: what the services store for products and categories.
+fn as_stored(document: &str, stored: &str) -> bool {
+    let Some(rest) = document.strip_prefix("{\"uuid\":\"") else {
+        return false;
+    };
+    // A UUID holds no quote or backslash.
+    let Some(end) = rest.find('"') else {
+        return false;
+    };
+    let mut rest = &rest[end + 1..];
+    if let Some(after) = rest.strip_prefix(",\"store_code\":\"") {
+        // Store codes are letters, digits and underscores: no escapes.
+        let Some(end) = after.find('"') else {
+            return false;
+        };
+        rest = &after[end + 1..];
+    }
+    let rest = rest.strip_prefix(',').unwrap_or(rest);
+    stored.strip_prefix('{') == Some(rest)
+}
+
+/// Equal texts, or equal canonical fingerprints ([`fingerprint`]: member order, layout,
+/// escapes and the notation of numbers do not matter).
 pub fn same(a: &str, b: &str) -> bool {
     if a == b {
         return true;
     }
-    match (
-        serde_json::from_str::<Value>(a),
-        serde_json::from_str::<Value>(b),
-    ) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
+    matches!((fingerprint(a), fingerprint(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// The fields that differ between two documents, by JSON path. Arrays of objects that carry
@@ -648,7 +652,7 @@ async fn recheck(
             .position
             .as_ref()
             .map(|p| (file_number(&p.file), p.position));
-        let magento = shaped(snapshot.documents(kind, &ids, stores).await?, kind);
+        let magento = keyed(snapshot.documents(kind, &ids, stores).await?, kind);
         drop(snapshot);
         let theirs = service.documents_of(kind, &ids, stores).await?;
         let still: BTreeSet<(u32, String)> = compare(&magento, &theirs)
@@ -697,6 +701,17 @@ async fn describe(
         what,
         fields,
     }))
+}
+
+/// Magento's documents keyed as the service keys them: customers and orders under the empty
+/// store code. (The fingerprints leave eav-extract's own keys out; see [`shaped`].)
+fn keyed(docs: Vec<(u32, String, String)>, kind: Kind) -> Vec<(u32, String, String)> {
+    docs.into_iter()
+        .map(|(id, store, doc)| match kind {
+            Kind::Customer | Kind::Order => (id, String::new(), doc),
+            _ => (id, store, doc),
+        })
+        .collect()
 }
 
 /// Magento's documents in the shape the service stores (and Magento answers): without ficus's
@@ -998,6 +1013,43 @@ mod tests {
                 (4, "default".into())
             ]
         );
+    }
+
+    #[test]
+    fn the_stored_text_is_the_extracts_without_its_own_keys() {
+        let doc = r#"{"uuid":"3f1c7a3e-0000-5000-8000-000000000001","store_code":"default","id":7,"sku":"A"}"#;
+        assert!(as_stored(doc, r#"{"id":7,"sku":"A"}"#));
+        assert!(!as_stored(doc, r#"{"id":7,"sku":"B"}"#));
+        assert!(!as_stored(doc, r#"{"id":7,"sku":"A","x":1}"#));
+        assert!(
+            !as_stored(doc, r#"{"sku":"A","id":7}"#),
+            "another order is left to the fingerprint"
+        );
+        assert!(same(doc, r#"{"sku":"A","id":7}"#));
+        assert!(
+            as_stored(r#"{"uuid":"u","id":1}"#, r#"{"id":1}"#),
+            "customers have no store code"
+        );
+        assert!(
+            !as_stored(r#"{"id":1}"#, r#"{"id":1}"#),
+            "not an extract document"
+        );
+        // Both ways of comparing agree on what compare() reports.
+        let m = vec![(7, "default".to_owned(), doc.to_owned())];
+        let same_text = vec![(7, "default".to_owned(), r#"{"id":7,"sku":"A"}"#.to_owned())];
+        let reordered = vec![(
+            7,
+            "default".to_owned(),
+            r#"{"sku": "A", "id": 7}"#.to_owned(),
+        )];
+        let changed = vec![(
+            7,
+            "default".to_owned(),
+            r#"{"sku": "A", "id": 8}"#.to_owned(),
+        )];
+        assert!(compare(&m, &same_text).is_empty());
+        assert!(compare(&m, &reordered).is_empty());
+        assert_eq!(compare(&m, &changed).len(), 1);
     }
 
     #[test]
