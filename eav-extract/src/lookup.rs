@@ -214,12 +214,40 @@ impl Lookup {
         chunk: &crate::source::Chunk,
         views: &[&crate::meta::Store],
     ) -> Result<Vec<(u32, String, String)>> {
+        let n = chunk.entities.len();
+        if n < 64 {
+            return self.build_range(kind, chunk, views, 0..n);
+        }
+        // Large chunks (a verifier's walk) are built on two threads, as the extract builds.
+        let (first, second) = std::thread::scope(|scope| {
+            let second = scope.spawn(|| self.build_range(kind, chunk, views, n / 2..n));
+            let first = self.build_range(kind, chunk, views, 0..n / 2);
+            let second = second
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (first, second)
+        });
+        let mut docs = first?;
+        docs.extend(second?);
+        Ok(docs)
+    }
+
+    /// [`Lookup::build`] of the chunk's entities `range`.
+    fn build_range(
+        &self,
+        kind: Kind,
+        chunk: &crate::source::Chunk,
+        views: &[&crate::meta::Store],
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<(u32, String, String)>> {
         let mapper = Mapper::new(self.namespace, kind.type_code())?;
         let addresses = Mapper::new(self.namespace, "customer_address")?;
         let docs = Docs::new(&self.meta);
         let mut out = Vec::new();
         let mut text = String::new();
-        for (n, e) in chunk.entities.iter().enumerate() {
+        let offset = range.start;
+        for (i, e) in chunk.entities[range].iter().enumerate() {
+            let n = offset + i;
             let uuid = mapper.uuid(e.id as u64);
             for store in views {
                 text.clear();

@@ -349,6 +349,19 @@ pub async fn verify(
                 ..KindCounts::default()
             });
         }
+        // The service's side streams in key order from the start, on a task of its own, while
+        // Magento's value tables are read: each document kept as the hash of its text, a bounded
+        // number of them ahead.
+        let (tx, mut rx) = tokio::sync::mpsc::channel(SERVICE_AHEAD);
+        let streamer = tokio::spawn(stream_service(
+            pool.clone(),
+            service.dsn.clone(),
+            kind,
+            progress_state.after,
+            stores.clone(),
+            tx,
+        ));
+        let mut ahead = Ahead::default();
         // Magento's side in one snapshot per kind, read as the extract reads: each value table
         // once, then the documents chunk by chunk in entity order.
         let mut scan = lookup
@@ -363,18 +376,19 @@ pub async fn verify(
             .position
             .as_ref()
             .map(|p| (file_number(&p.file), p.position));
-        // Magento's next chunk is read while the service's side of the current one is: the two
-        // servers work at the same time.
         let mut current = scan.next(progress_state.after, options.chunk_size).await?;
         loop {
-            let after = progress_state.after;
             let (magento, last) = current;
             let magento = keyed(magento, kind);
             let more = matches!(last, Some(l) if l < u32::MAX) && !magento.is_empty();
             // The service's documents of the same id range: up to the chunk's last id, or all
-            // that are left when Magento has no more.
-            let upper = last.unwrap_or(u32::MAX);
-            let theirs = service.documents(kind, after, upper, &store_refs);
+            // that are left when Magento has no more. Magento's next chunk is read meanwhile.
+            let upper = if more {
+                last.unwrap_or(u32::MAX)
+            } else {
+                u32::MAX
+            };
+            let theirs = ahead.take_upto(&mut rx, upper);
             let (theirs, next) = match (more, last) {
                 (true, Some(l)) => {
                     let (t, n) = tokio::join!(theirs, scan.next(l, options.chunk_size));
@@ -392,7 +406,9 @@ pub async fn verify(
                 r.entities += ids.len() as u64;
             }
             pace.wait(ids.len()).await;
-            for (id, store, _) in compare(&magento, &theirs) {
+            for (id, store) in
+                compare_hashed(&service, kind, &magento, &theirs, &store_refs).await?
+            {
                 progress_state.seen.push(Seen {
                     kind,
                     id,
@@ -415,6 +431,8 @@ pub async fn verify(
                 None => break,
             }
         }
+        drop(rx);
+        let _ = streamer.await;
     }
     let mut report = progress_state.report.clone();
     let seen = progress_state.seen.clone();
@@ -509,6 +527,179 @@ pub fn render(report: &Report) -> String {
     out
 }
 
+/// How many batches of the service's hashed documents may wait ahead of Magento's side (about
+/// half a million documents, some 30 MB).
+const SERVICE_AHEAD: usize = 512;
+
+/// Documents per batch of the service's stream.
+const SERVICE_BATCH: usize = 1024;
+
+/// One of the service's documents: legacy id, store code, hash of its text ([`stored_hash`]).
+type Hashed = (u32, String, u64);
+
+/// A batch of the service's stream, or why it stopped.
+type HashedBatch = Result<Vec<Hashed>, Error>;
+
+/// Reads every document of `kind` after `after` from the service's database in key order and
+/// sends them, hashed, in batches; stops when the receiver is gone.
+async fn stream_service(
+    pool: PgPool,
+    dsn: String,
+    kind: Kind,
+    after: u32,
+    stores: Vec<String>,
+    tx: tokio::sync::mpsc::Sender<HashedBatch>,
+) {
+    use futures_util::TryStreamExt as _;
+    let sql = format!(
+        "{} ORDER BY 1, 2",
+        Service::sql(kind, "legacy_id > $1 AND legacy_id <= $2")
+    );
+    let q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql))
+        .bind(i64::from(after))
+        .bind(i64::from(u32::MAX));
+    let q = if matches!(kind, Kind::Product | Kind::Category) {
+        q.bind(stores)
+    } else {
+        q
+    };
+    let mut rows = q.fetch(&pool);
+    let mut batch = Vec::with_capacity(SERVICE_BATCH);
+    loop {
+        match rows.try_next().await {
+            Ok(Some((id, store, doc))) => {
+                batch.push((
+                    u32::try_from(id).unwrap_or(u32::MAX),
+                    store,
+                    stored_hash(&doc),
+                ));
+                if batch.len() == SERVICE_BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(SERVICE_BATCH));
+                    if tx.send(Ok(full)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Ok(None) => {
+                if !batch.is_empty() {
+                    let _ = tx.send(Ok(batch)).await;
+                }
+                return;
+            }
+            Err(source) => {
+                let _ = tx
+                    .send(Err(Error::Service {
+                        dsn: dsn.clone(),
+                        source,
+                    }))
+                    .await;
+                return;
+            }
+        }
+    }
+}
+
+/// What the service's stream has delivered beyond the chunk being compared.
+#[derive(Default)]
+struct Ahead {
+    rest: std::collections::VecDeque<Hashed>,
+    done: bool,
+}
+
+impl Ahead {
+    /// The service's documents with a legacy id up to `upper` (all that are left for
+    /// `u32::MAX`), in key order.
+    async fn take_upto(
+        &mut self,
+        rx: &mut tokio::sync::mpsc::Receiver<HashedBatch>,
+        upper: u32,
+    ) -> Result<Vec<Hashed>, Error> {
+        let mut out = Vec::new();
+        loop {
+            while let Some(front) = self.rest.front() {
+                if front.0 > upper {
+                    return Ok(out);
+                }
+                out.extend(self.rest.pop_front());
+            }
+            if self.done {
+                return Ok(out);
+            }
+            match rx.recv().await {
+                Some(batch) => self.rest.extend(batch?),
+                None => self.done = true,
+            }
+        }
+    }
+}
+
+/// The hash of a service document's text, as [`extract_hash`] computes it for eav-extract's.
+fn stored_hash(stored: &str) -> u64 {
+    match stored.strip_prefix('{') {
+        Some(rest) => twox_hash::XxHash3_64::oneshot(rest.as_bytes()),
+        // Not an object: matches nothing by hash, so it is compared in full.
+        None => !twox_hash::XxHash3_64::oneshot(stored.as_bytes()),
+    }
+}
+
+/// The hash of eav-extract's `document` as the service would store it ([`as_stored`]).
+fn extract_hash(document: &str) -> Option<u64> {
+    stored_rest(document).map(|rest| twox_hash::XxHash3_64::oneshot(rest.as_bytes()))
+}
+
+/// The keys of one chunk that differ: by hash where the service holds the very text it was given,
+/// else (for the few whose hashes differ) both documents read again and compared canonically.
+async fn compare_hashed(
+    service: &Service<'_>,
+    kind: Kind,
+    magento: &[(u32, String, String)],
+    theirs: &[Hashed],
+    stores: &[&str],
+) -> Result<Vec<(u32, String)>, Error> {
+    let theirs_by_key: BTreeMap<(u32, &str), u64> = theirs
+        .iter()
+        .map(|(id, store, h)| ((*id, store.as_str()), *h))
+        .collect();
+    let mut out = Vec::new();
+    let mut unsure: Vec<&(u32, String, String)> = Vec::new();
+    let mut ours: BTreeSet<(u32, &str)> = BTreeSet::new();
+    for doc in magento {
+        let key = (doc.0, doc.1.as_str());
+        ours.insert(key);
+        match theirs_by_key.get(&key) {
+            None => out.push((doc.0, doc.1.clone())),
+            Some(h) if extract_hash(&doc.2) == Some(*h) => {}
+            Some(_) => unsure.push(doc),
+        }
+    }
+    for key in theirs_by_key.keys() {
+        if !ours.contains(key) {
+            out.push((key.0, key.1.to_owned()));
+        }
+    }
+    if !unsure.is_empty() {
+        let ids: Vec<u32> = unsure
+            .iter()
+            .map(|d| d.0)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let stored = service.documents_of(kind, &ids, stores).await?;
+        let mine: Vec<(u32, String, String)> = unsure.into_iter().cloned().collect();
+        let stored: Vec<(u32, String, String)> = stored
+            .into_iter()
+            .filter(|(id, store, _)| mine.iter().any(|m| m.0 == *id && m.1 == *store))
+            .collect();
+        out.extend(
+            compare(&mine, &stored)
+                .into_iter()
+                .map(|(id, store, _)| (id, store)),
+        );
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// The keys `(id, store)` whose documents differ between the two sides (each side sorted or
 /// not; both are keyed): equal when the service holds exactly the text eav-extract wrote without
 /// its own keys (what the services store, so the usual case), else by canonical fingerprint
@@ -543,23 +734,22 @@ fn compare(
 /// Whether `stored` is eav-extract's `document` with its leading `"uuid"` and `"store_code"`
 /// members taken out, byte for byte: what the services store for products and categories.
 fn as_stored(document: &str, stored: &str) -> bool {
-    let Some(rest) = document.strip_prefix("{\"uuid\":\"") else {
-        return false;
-    };
+    stored_rest(document).is_some_and(|rest| stored.strip_prefix('{') == Some(rest))
+}
+
+/// eav-extract's `document` after its leading `{"uuid":…,"store_code":…,` (the services store
+/// `{` and this); `None` when it does not start so.
+fn stored_rest(document: &str) -> Option<&str> {
+    let rest = document.strip_prefix("{\"uuid\":\"")?;
     // A UUID holds no quote or backslash.
-    let Some(end) = rest.find('"') else {
-        return false;
-    };
+    let end = rest.find('"')?;
     let mut rest = &rest[end + 1..];
     if let Some(after) = rest.strip_prefix(",\"store_code\":\"") {
         // Store codes are letters, digits and underscores: no escapes.
-        let Some(end) = after.find('"') else {
-            return false;
-        };
+        let end = after.find('"')?;
         rest = &after[end + 1..];
     }
-    let rest = rest.strip_prefix(',').unwrap_or(rest);
-    stored.strip_prefix('{') == Some(rest)
+    Some(rest.strip_prefix(',').unwrap_or(rest))
 }
 
 /// Equal texts, or equal canonical fingerprints ([`fingerprint`]: member order, layout,
@@ -805,21 +995,6 @@ impl Service<'_> {
                 filter.replace("legacy_id", "o.legacy_id")
             ),
         }
-    }
-
-    /// Documents with `after < legacy id <= upper`.
-    async fn documents(
-        &self,
-        kind: Kind,
-        after: u32,
-        upper: u32,
-        stores: &[&str],
-    ) -> Result<Vec<(u32, String, String)>, Error> {
-        let sql = Self::sql(kind, "legacy_id > $1 AND legacy_id <= $2");
-        let q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(i64::from(after))
-            .bind(i64::from(upper));
-        self.fetch(kind, q, stores).await
     }
 
     /// Binds the store views (products and categories only: customers' and orders' queries have
