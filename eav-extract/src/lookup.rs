@@ -243,14 +243,16 @@ impl Lookup {
         let mapper = Mapper::new(self.namespace, kind.type_code())?;
         let addresses = Mapper::new(self.namespace, "customer_address")?;
         let docs = Docs::new(&self.meta);
-        let mut out = Vec::new();
-        let mut text = String::new();
+        let mut out = Vec::with_capacity(range.len() * views.len());
+        let mut room = 256;
         let offset = range.start;
         for (i, e) in chunk.entities[range].iter().enumerate() {
             let n = offset + i;
             let uuid = mapper.uuid(e.id as u64);
             for store in views {
-                text.clear();
+                // Each document written into its own string (sized like the one before), which
+                // is then kept as it is: no copy.
+                let mut text = String::with_capacity(room);
                 match kind {
                     Kind::Product => docs.product(&mut text, &uuid, chunk, e, store)?,
                     Kind::Category => docs.category(&mut text, &uuid, chunk, e, store)?,
@@ -261,7 +263,9 @@ impl Lookup {
                         orders.write(&mut text, n, &uuid, code, &self.meta.regions)?
                     }
                 }
-                out.push((e.id, store.code.clone(), text.trim_end().to_string()));
+                text.truncate(text.trim_end().len());
+                room = text.len() + 64;
+                out.push((e.id, store.code.clone(), text));
             }
         }
         Ok(out)
@@ -322,13 +326,10 @@ impl Lookup {
 #[derive(Debug)]
 pub struct KindScan<'l> {
     lookup: &'l Lookup,
-    conn: Conn,
-    /// Wire connections in the snapshot (none when they could not be paired).
-    wires: Vec<crate::wire::Wire>,
-    spill: Option<Spill>,
+    /// The reader task's chunks, read ahead of the one being built.
+    chunks: tokio::sync::mpsc::Receiver<Result<crate::source::Chunk>>,
     kind: Kind,
     views: Vec<&'l crate::meta::Store>,
-    store_ids: Vec<u16>,
     /// The binlog position the snapshot sees up to; `None` without a binlog.
     pub position: Option<Position>,
     /// Why the value tables went through mysql_async rather than the wire reader, if they did.
@@ -339,14 +340,16 @@ impl Lookup {
     /// Opens a snapshot and reads every value table of `kind` once for the entities after
     /// `after` (as the extract's default `--value-reads scan` does: two wire connections in the
     /// snapshot when they can be paired, bucket files in `spill_dir`); [`KindScan::next`] then
-    /// gives the documents chunk by chunk in entity order. Staged (Adobe Commerce) tables and
-    /// orders are read per chunk, in the same snapshot.
+    /// gives the documents chunk by chunk of `size` entities in entity order, the next chunk
+    /// read by a task of its own while the current one is built. Staged (Adobe Commerce) tables
+    /// and orders are read per chunk, in the same snapshot.
     pub async fn scan(
         &self,
         kind: Kind,
         after: u32,
         stores: &[&str],
         spill_dir: &std::path::Path,
+        size: usize,
     ) -> Result<KindScan<'_>> {
         let mut snapshot = Snapshot::open(&self.dsn).await?;
         let (views, store_ids) = self.views(kind, stores);
@@ -364,7 +367,7 @@ impl Lookup {
             }
         }
         let mut conn = snapshot.conn;
-        let spill = match t {
+        let mut spill = match t {
             Some(t) => Some(
                 Spill::read(
                     (&mut conn, &mut wires),
@@ -379,14 +382,42 @@ impl Lookup {
             ),
             None => None,
         };
+        let (tx, chunks) = tokio::sync::mpsc::channel(2);
+        let meta = std::sync::Arc::new(self.meta.clone());
+        let size = size.max(1);
+        tokio::spawn(async move {
+            let mut after = after;
+            let mut wire = wires.pop();
+            loop {
+                let chunk = read_chunk(
+                    (&mut conn, &mut wire),
+                    &meta,
+                    kind,
+                    after,
+                    size,
+                    &store_ids,
+                    spill.as_mut(),
+                )
+                .await;
+                let last = match &chunk {
+                    Ok(c) => c.entities.last().map(|e| e.id),
+                    Err(_) => None,
+                };
+                // Stop after the last chunk, an error, or when the walk is given up.
+                if tx.send(chunk).await.is_err() {
+                    break;
+                }
+                match last {
+                    Some(id) => after = id,
+                    None => break,
+                }
+            }
+        });
         Ok(KindScan {
             lookup: self,
-            conn,
-            wires,
-            spill,
+            chunks,
             kind,
             views,
-            store_ids,
             position: snapshot.position,
             note,
         })
@@ -394,26 +425,12 @@ impl Lookup {
 }
 
 impl KindScan<'_> {
-    /// The documents of the next `size` entities after entity id `after`: `(id, store code,
-    /// document)` in id order, and the last entity id read (`None` when none is left). Calls
-    /// must ask for ascending ids, each `after` the previous call's last id.
-    pub async fn next(
-        &mut self,
-        after: u32,
-        size: usize,
-    ) -> Result<(Vec<(u32, String, String)>, Option<u32>)> {
-        let mut wire = self.wires.pop();
-        let chunk = read_chunk(
-            (&mut self.conn, &mut wire),
-            &self.lookup.meta,
-            self.kind,
-            after,
-            size,
-            &self.store_ids,
-            self.spill.as_mut(),
-        )
-        .await;
-        self.wires.extend(wire);
+    /// The documents of the next chunk: `(id, store code, document)` in id order, and the last
+    /// entity id read (`None` when none is left).
+    pub async fn next(&mut self) -> Result<(Vec<(u32, String, String)>, Option<u32>)> {
+        let Some(chunk) = self.chunks.recv().await else {
+            return Ok((Vec::new(), None));
+        };
         let chunk = chunk?;
         let last = chunk.entities.last().map(|e| e.id);
         Ok((self.lookup.build(self.kind, &chunk, &self.views)?, last))

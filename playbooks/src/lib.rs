@@ -8,11 +8,13 @@
 //! - [`verify`]: row-level parity between Magento (pivoted by Magento's rules) and a service's
 //!   database, tolerant of live writes;
 //! - [`fingerprint`]: a JSON document's canonical fingerprint, straight from its text;
+//! - [`pghash`]: PostgreSQL's `hashtextextended` in Rust, to compare stored documents by hash;
 //! - [`http`]: the little HTTP and Prometheus text the runner reads.
 #![forbid(unsafe_code)]
 
 pub mod fingerprint;
 pub mod http;
+pub mod pghash;
 pub mod playbook;
 pub mod preflight;
 pub mod runner;

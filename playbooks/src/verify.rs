@@ -370,13 +370,14 @@ pub async fn verify(
                 progress_state.after,
                 &store_refs,
                 &std::env::temp_dir(),
+                options.chunk_size,
             )
             .await?;
         let at = scan
             .position
             .as_ref()
             .map(|p| (file_number(&p.file), p.position));
-        let mut current = scan.next(progress_state.after, options.chunk_size).await?;
+        let mut current = scan.next().await?;
         loop {
             let (magento, last) = current;
             let magento = keyed(magento, kind);
@@ -390,8 +391,8 @@ pub async fn verify(
             };
             let theirs = ahead.take_upto(&mut rx, upper);
             let (theirs, next) = match (more, last) {
-                (true, Some(l)) => {
-                    let (t, n) = tokio::join!(theirs, scan.next(l, options.chunk_size));
+                (true, Some(_)) => {
+                    let (t, n) = tokio::join!(theirs, scan.next());
                     (t?, Some(n?))
                 }
                 _ => (theirs.await?, None),
@@ -534,8 +535,9 @@ const SERVICE_AHEAD: usize = 512;
 /// Documents per batch of the service's stream.
 const SERVICE_BATCH: usize = 1024;
 
-/// One of the service's documents: legacy id, store code, hash of its text ([`stored_hash`]).
-type Hashed = (u32, String, u64);
+/// One of the service's documents: legacy id, store code, PostgreSQL's `hashtextextended` of its
+/// text (computed by the service's database: the documents themselves are not sent).
+type Hashed = (u32, String, i64);
 
 /// A batch of the service's stream, or why it stopped.
 type HashedBatch = Result<Vec<Hashed>, Error>;
@@ -553,9 +555,9 @@ async fn stream_service(
     use futures_util::TryStreamExt as _;
     let sql = format!(
         "{} ORDER BY 1, 2",
-        Service::sql(kind, "legacy_id > $1 AND legacy_id <= $2")
+        Service::sql_hashed(kind, "legacy_id > $1 AND legacy_id <= $2")
     );
-    let q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql))
+    let q = sqlx::query_as::<_, (i64, String, i64)>(sqlx::AssertSqlSafe(sql))
         .bind(i64::from(after))
         .bind(i64::from(u32::MAX));
     let q = if matches!(kind, Kind::Product | Kind::Category) {
@@ -567,12 +569,8 @@ async fn stream_service(
     let mut batch = Vec::with_capacity(SERVICE_BATCH);
     loop {
         match rows.try_next().await {
-            Ok(Some((id, store, doc))) => {
-                batch.push((
-                    u32::try_from(id).unwrap_or(u32::MAX),
-                    store,
-                    stored_hash(&doc),
-                ));
+            Ok(Some((id, store, hash))) => {
+                batch.push((u32::try_from(id).unwrap_or(u32::MAX), store, hash));
                 if batch.len() == SERVICE_BATCH {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(SERVICE_BATCH));
                     if tx.send(Ok(full)).await.is_err() {
@@ -633,22 +631,20 @@ impl Ahead {
     }
 }
 
-/// The hash of a service document's text, as [`extract_hash`] computes it for eav-extract's.
-fn stored_hash(stored: &str) -> u64 {
-    match stored.strip_prefix('{') {
-        Some(rest) => twox_hash::XxHash3_64::oneshot(rest.as_bytes()),
-        // Not an object: matches nothing by hash, so it is compared in full.
-        None => !twox_hash::XxHash3_64::oneshot(stored.as_bytes()),
-    }
+/// PostgreSQL's `hashtextextended` of eav-extract's `document` as the service would store it
+/// ([`as_stored`]): `{` and the document after eav-extract's own leading members.
+fn extract_hash(document: &str) -> Option<i64> {
+    let rest = stored_rest(document)?;
+    Some(crate::pghash::hash_text_extended_after(
+        b'{',
+        rest.as_bytes(),
+        0,
+    ))
 }
 
-/// The hash of eav-extract's `document` as the service would store it ([`as_stored`]).
-fn extract_hash(document: &str) -> Option<u64> {
-    stored_rest(document).map(|rest| twox_hash::XxHash3_64::oneshot(rest.as_bytes()))
-}
-
-/// The keys of one chunk that differ: by hash where the service holds the very text it was given,
-/// else (for the few whose hashes differ) both documents read again and compared canonically.
+/// The keys of one chunk that differ: by hash where the service holds the very text it was given
+/// (PostgreSQL hashes its side, [`crate::pghash`] ours), else (for the few whose hashes differ)
+/// the service's document read and compared canonically.
 async fn compare_hashed(
     service: &Service<'_>,
     kind: Kind,
@@ -656,7 +652,7 @@ async fn compare_hashed(
     theirs: &[Hashed],
     stores: &[&str],
 ) -> Result<Vec<(u32, String)>, Error> {
-    let theirs_by_key: BTreeMap<(u32, &str), u64> = theirs
+    let theirs_by_key: BTreeMap<(u32, &str), i64> = theirs
         .iter()
         .map(|(id, store, h)| ((*id, store.as_str()), *h))
         .collect();
@@ -973,25 +969,41 @@ impl Service<'_> {
 
     /// `SELECT legacy_id, store, document` of `kind`, with `filter` on the legacy id.
     fn sql(kind: Kind, filter: &str) -> String {
+        Self::select(kind, filter, |col| format!("{col}::text"))
+    }
+
+    /// [`Service::sql`] with each document's `hashtextextended` (bytes, collation "C", seed 0)
+    /// instead of the document.
+    fn sql_hashed(kind: Kind, filter: &str) -> String {
+        Self::select(kind, filter, |col| {
+            format!("hashtextextended({col}::text COLLATE \"C\", 0)")
+        })
+    }
+
+    fn select(kind: Kind, filter: &str, doc: impl Fn(&str) -> String) -> String {
         match kind {
             Kind::Product => format!(
-                "SELECT p.legacy_id, d.store_code::text, d.document::text FROM catalog.product p
+                "SELECT p.legacy_id, d.store_code::text, {} FROM catalog.product p
                  JOIN catalog.product_document d ON d.product = p.uuid
                  WHERE NOT p.deleted AND d.store_code = ANY($3) AND {}",
+                doc("d.document"),
                 filter.replace("legacy_id", "p.legacy_id")
             ),
             Kind::Category => format!(
-                "SELECT legacy_id, store_code::text, document::text FROM catalog.category_store
-                 WHERE store_code = ANY($3) AND {filter}"
+                "SELECT legacy_id, store_code::text, {} FROM catalog.category_store
+                 WHERE store_code = ANY($3) AND {filter}",
+                doc("document")
             ),
             Kind::Customer => format!(
-                "SELECT c.legacy_id, ''::text, d.document::text FROM customer.profile c
+                "SELECT c.legacy_id, ''::text, {} FROM customer.profile c
                  JOIN customer.document d ON d.customer = c.customer WHERE {}",
+                doc("d.document"),
                 filter.replace("legacy_id", "c.legacy_id")
             ),
             Kind::Order => format!(
-                "SELECT o.legacy_id, ''::text, d.document::text FROM sales.order_grid o
+                "SELECT o.legacy_id, ''::text, {} FROM sales.order_grid o
                  JOIN sales.order_document d ON d.sales_order = o.sales_order WHERE {}",
+                doc("d.document"),
                 filter.replace("legacy_id", "o.legacy_id")
             ),
         }
