@@ -348,14 +348,7 @@ async fn entity_rows(
     filter: &str,
     limit: Option<usize>,
 ) -> Result<Vec<(u32, u32, Vec<Option<String>>)>> {
-    let key = if t.staged { "row_id" } else { "entity_id" };
-    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
-    let sql = format!(
-        "SELECT entity_id, {key}, {} FROM {} WHERE {filter}{} ORDER BY entity_id{limit}",
-        select_list(t),
-        quote_ident(&t.table),
-        live(t, meta, "")
-    );
+    let sql = entity_sql(t, meta, filter, limit);
     let rows: Vec<Row> = conn.query(sql).await.map_err(mysql(t.table.clone()))?;
     let mut out = Vec::with_capacity(rows.len());
     for mut row in rows {
@@ -372,6 +365,18 @@ async fn entity_rows(
     Ok(out)
 }
 
+/// The query of [`entity_rows`]: entity id, key (row id when staged), the static columns.
+fn entity_sql(t: &EntityType, meta: &Meta, filter: &str, limit: Option<usize>) -> String {
+    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    format!(
+        "SELECT entity_id, {}, {} FROM {} WHERE {filter}{} ORDER BY entity_id{limit}",
+        key_name(t),
+        select_list(t),
+        quote_ident(&t.table),
+        live(t, meta, "")
+    )
+}
+
 /// [`entity_rows`] through a wire connection in the snapshot (on a blocking thread).
 async fn entity_rows_wire(
     wire: &mut Option<Wire>,
@@ -383,13 +388,7 @@ async fn entity_rows_wire(
     let Some(mut w) = wire.take() else {
         return Ok(Vec::new());
     };
-    let key = if t.staged { "row_id" } else { "entity_id" };
-    let sql = format!(
-        "SELECT entity_id, {key}, {} FROM {} WHERE {filter}{} ORDER BY entity_id LIMIT {limit}",
-        select_list(t),
-        quote_ident(&t.table),
-        live(t, meta, "")
-    );
+    let sql = entity_sql(t, meta, filter, Some(limit));
     let table = t.table.clone();
     let key = key_name(t);
     let (w, result) = tokio::task::spawn_blocking(move || {
