@@ -195,6 +195,10 @@ pub struct Report {
     pub documents: u64,
     /// Mismatches seen during the walk that matched on a re-check (changes in flight).
     pub resolved_on_recheck: u64,
+    /// Documents whose stored text was not the text expected from Magento's side (so their
+    /// hashes differed) and that were read and compared canonically instead.
+    #[serde(default)]
+    pub compared_canonically: u64,
     /// Examples of the real mismatches (at most `examples`).
     pub examples: Vec<Mismatch>,
     /// Seconds the run took.
@@ -407,9 +411,10 @@ pub async fn verify(
                 r.entities += ids.len() as u64;
             }
             pace.wait(ids.len()).await;
-            for (id, store) in
-                compare_hashed(&service, kind, &magento, &theirs, &store_refs).await?
-            {
+            let (differ, canonical) =
+                compare_hashed(&service, kind, &magento, &theirs, &store_refs).await?;
+            progress_state.report.compared_canonically += canonical;
+            for (id, store) in differ {
                 progress_state.seen.push(Seen {
                     kind,
                     id,
@@ -482,12 +487,13 @@ pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "verify {}: {} entities, {} documents in {:.1} s ({:.0} entities/s); {} resolved on re-check",
+        "verify {}: {} entities, {} documents in {:.1} s ({:.0} entities/s); {} compared canonically, {} resolved on re-check",
         report.domain,
         report.entities,
         report.documents,
         report.seconds,
         report.entities as f64 / report.seconds.max(1e-9),
+        report.compared_canonically,
         report.resolved_on_recheck
     );
     for k in &report.kinds {
@@ -631,15 +637,25 @@ impl Ahead {
     }
 }
 
-/// PostgreSQL's `hashtextextended` of eav-extract's `document` as the service would store it
-/// ([`as_stored`]): `{` and the document after eav-extract's own leading members.
-fn extract_hash(document: &str) -> Option<i64> {
-    let rest = stored_rest(document)?;
-    Some(crate::pghash::hash_text_extended_after(
-        b'{',
-        rest.as_bytes(),
-        0,
-    ))
+/// PostgreSQL's `hashtextextended` of eav-extract's `document` of `kind` as the service would
+/// store it: products and categories are stored as `{` and the document after eav-extract's own
+/// leading members ([`as_stored`]); customers (whose addresses carry eav-extract's keys too) and
+/// orders in Magento's shape (`ficus_services::shape::magento_shape`).
+fn extract_hash(kind: Kind, document: &str) -> Option<i64> {
+    match kind {
+        Kind::Product | Kind::Category => {
+            let rest = stored_rest(document)?;
+            Some(crate::pghash::hash_text_extended_after(
+                b'{',
+                rest.as_bytes(),
+                0,
+            ))
+        }
+        Kind::Customer | Kind::Order => {
+            let shaped = ficus_services::shape::magento_shape(document).ok()?;
+            Some(crate::pghash::hash_text_extended(shaped.as_bytes(), 0))
+        }
+    }
 }
 
 /// The keys of one chunk that differ: by hash where the service holds the very text it was given
@@ -651,7 +667,7 @@ async fn compare_hashed(
     magento: &[(u32, String, String)],
     theirs: &[Hashed],
     stores: &[&str],
-) -> Result<Vec<(u32, String)>, Error> {
+) -> Result<(Vec<(u32, String)>, u64), Error> {
     let theirs_by_key: BTreeMap<(u32, &str), i64> = theirs
         .iter()
         .map(|(id, store, h)| ((*id, store.as_str()), *h))
@@ -664,7 +680,7 @@ async fn compare_hashed(
         ours.insert(key);
         match theirs_by_key.get(&key) {
             None => out.push((doc.0, doc.1.clone())),
-            Some(h) if extract_hash(&doc.2) == Some(*h) => {}
+            Some(h) if extract_hash(kind, &doc.2) == Some(*h) => {}
             Some(_) => unsure.push(doc),
         }
     }
@@ -673,6 +689,7 @@ async fn compare_hashed(
             out.push((key.0, key.1.to_owned()));
         }
     }
+    let canonical = unsure.len() as u64;
     if !unsure.is_empty() {
         let ids: Vec<u32> = unsure
             .iter()
@@ -693,7 +710,7 @@ async fn compare_hashed(
         );
     }
     out.sort();
-    Ok(out)
+    Ok((out, canonical))
 }
 
 /// The keys `(id, store)` whose documents differ between the two sides (each side sorted or

@@ -131,6 +131,11 @@ fn verify_finds_each_kind_of_mismatch_and_resumes() {
     assert_eq!(code, 0, "{out}");
     let again: serde_json::Value = serde_json::from_str(&out).expect("json report");
     assert_eq!(again["kinds"], clean["kinds"]);
+    assert_eq!(
+        clean["compared_canonically"], 0,
+        "after a back-fill the service stores the very text expected"
+    );
+    assert!(again["compared_canonically"].as_u64() >= Some(5), "{again}");
 
     // Three mismatches made behind cdc-sync's back: a product's document changed in one store
     // view, a product removed from the service, a product the service has that Magento has not.
@@ -199,4 +204,118 @@ fn verify_finds_each_kind_of_mismatch_and_resumes() {
         "{report}"
     );
     let _ = std::fs::remove_file(&state);
+}
+
+/// Customers (whose addresses carry eav-extract's own keys too) and orders: clean after the
+/// back-fill, and a field changed behind cdc-sync's back is found and named.
+#[test]
+fn verify_checks_customers_and_orders() {
+    use ficus_services::customer::Customers;
+    use ficus_services::load::Kind;
+    use ficus_services::order::Orders;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let magento = rt.block_on(magento_store("verify_co", "small", 32, Edition::Ce));
+    let customers = rt.block_on(pg_database("verify_co_customer"));
+    let orders = rt.block_on(pg_database("verify_co_order"));
+    let (customer_pool, order_pool) = rt.block_on(async {
+        let extracted = ficus_magento_standin::testing::extract(&magento, None).await;
+        let _ = std::fs::remove_file(&extracted.path);
+        let c = Customers::connect(&customers).await.expect("connect");
+        c.migrate().await.expect("migrate");
+        let o = Orders::connect(&orders).await.expect("connect");
+        o.migrate().await.expect("migrate");
+        for line in extracted.text.lines() {
+            match Kind::of(line) {
+                Some(Kind::Customer) => {
+                    c.upsert_customer(line, extracted.at)
+                        .await
+                        .expect("customer");
+                }
+                Some(Kind::Order) => {
+                    o.upsert_order(line, extracted.at).await.expect("order");
+                }
+                _ => {}
+            }
+        }
+        (
+            sqlx::PgPool::connect(&customers).await.expect("pool"),
+            sqlx::PgPool::connect(&orders).await.expect("pool"),
+        )
+    });
+    let run = |domain: &str, service: &str| {
+        ficus(
+            &[
+                "verify",
+                "--domain",
+                domain,
+                "--magento",
+                &magento,
+                "--service",
+                service,
+                "--recheck-wait",
+                "1",
+                "--chunk-size",
+                "100",
+                "--json",
+            ],
+            &[],
+        )
+    };
+    for (domain, service) in [("customer", &customers), ("order", &orders)] {
+        let (code, out) = run(domain, service);
+        assert_eq!(code, 0, "{domain}: {out}");
+        let report: serde_json::Value = serde_json::from_str(&out).expect("json report");
+        let kind = &report["kinds"][0];
+        assert!(
+            kind["magento"].as_u64() > Some(0) && kind["service"] == kind["magento"],
+            "{report}"
+        );
+        // Each stored document hashes as the text expected from Magento's side.
+        assert_eq!(report["compared_canonically"], 0, "{domain}: {report}");
+    }
+    let (customer, order): (i64, i64) = rt.block_on(async {
+        let (customer,): (i64,) = sqlx::query_as(
+            "SELECT c.legacy_id FROM customer.profile c ORDER BY legacy_id LIMIT 1 OFFSET 3",
+        )
+        .fetch_one(&customer_pool)
+        .await
+        .expect("customer");
+        sqlx::query(
+            "UPDATE customer.document d
+             SET document = jsonb_set(d.document::jsonb, '{firstname}', '\"Tampered\"')::json
+             FROM customer.profile c WHERE c.customer = d.customer AND c.legacy_id = $1",
+        )
+        .bind(customer)
+        .execute(&customer_pool)
+        .await
+        .expect("tamper customer");
+        let (order,): (i64,) = sqlx::query_as(
+            "SELECT legacy_id FROM sales.order_grid ORDER BY legacy_id LIMIT 1 OFFSET 5",
+        )
+        .fetch_one(&order_pool)
+        .await
+        .expect("order");
+        sqlx::query(
+            "UPDATE sales.order_document d
+             SET document = jsonb_set(d.document::jsonb, '{customer_email}', '\"x@example.com\"')::json
+             FROM sales.order_grid o WHERE o.sales_order = d.sales_order AND o.legacy_id = $1",
+        )
+        .bind(order)
+        .execute(&order_pool)
+        .await
+        .expect("tamper order");
+        (customer, order)
+    });
+    for (domain, service, id, field) in [
+        ("customer", &customers, customer, "firstname"),
+        ("order", &orders, order, "customer_email"),
+    ] {
+        let (code, out) = run(domain, service);
+        assert_eq!(code, 1, "{domain}: {out}");
+        let report: serde_json::Value = serde_json::from_str(&out).expect("json report");
+        assert_eq!(report["kinds"][0]["different"], 1, "{report}");
+        let example = &report["examples"][0];
+        assert_eq!(example["id"], id, "{report}");
+        assert_eq!(example["fields"][0]["path"], field, "{report}");
+    }
 }
