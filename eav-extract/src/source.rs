@@ -170,7 +170,7 @@ impl Snapshot {
 }
 
 /// How often [`Snapshot::pair`] tries.
-const PAIR_ATTEMPTS: usize = 8;
+const PAIR_ATTEMPTS: usize = 20;
 
 /// The session settings of every snapshot connection.
 const SESSION: [&str; 3] = [
@@ -831,7 +831,7 @@ mod tests {
                         .await
                         .expect("insert");
                     n += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
                 }
                 n
             })
@@ -842,13 +842,29 @@ mod tests {
         for _ in 0..5 {
             let mut snapshot = Snapshot::open(&dsn).await.expect("snapshot");
             let mut wires = snapshot.pair(&dsn, 2).await.expect("paired");
-            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
             let mine: Option<(u64, u64)> = snapshot
                 .conn
                 .query_first("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM t")
                 .await
                 .expect("count");
             let mine = mine.expect("a row");
+            // Wait until the writer has committed after the snapshot, however loaded the
+            // machine, so that a connection outside the snapshot would see more rows.
+            let waited = std::time::Instant::now();
+            loop {
+                let live: Option<u64> = c
+                    .query_first(format!("SELECT COUNT(*) FROM {db}.t"))
+                    .await
+                    .expect("live");
+                if live.expect("row") > mine.0 {
+                    break;
+                }
+                assert!(
+                    waited.elapsed() < std::time::Duration::from_secs(30),
+                    "the writer committed nothing"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
             let theirs = tokio::task::spawn_blocking(move || {
                 wires
                     .iter_mut()
@@ -865,19 +881,11 @@ mod tests {
                     .collect();
                 assert_eq!(got, vec![mine.0, mine.1], "a paired snapshot differs");
             }
-            let live: Option<u64> = c
-                .query_first(format!("SELECT COUNT(*) FROM {db}.t"))
-                .await
-                .expect("live");
-            assert!(
-                live.expect("row") > mine.0,
-                "writes went on after the snapshot"
-            );
             checked += 1;
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let inserted = writer.await.expect("writer");
-        assert!(inserted > 50 && checked == 5);
+        assert!(inserted > 0 && checked == 5);
         c.query_drop(format!("DROP DATABASE {db}"))
             .await
             .expect("drop");
