@@ -32,7 +32,7 @@ use mysql_async::{Conn, Value};
 use crate::error::{Error, Result, mysql};
 use crate::meta::EntityType;
 use crate::pivot;
-use crate::wire::{QueryError, Wire, WireError};
+use crate::wire::{Cell, QueryError, Wire, WireError};
 
 /// About how many bytes of value rows (as InnoDB stores them) go to one bucket by default. Peak
 /// memory is about 8× that: 124–137 MB at 16 MiB on the `large` store (BENCHMARKS.md).
@@ -205,13 +205,24 @@ impl Writer {
             .and_then(parse_uint)
             .and_then(|s| u16::try_from(s).ok())
             .ok_or_else(|| bad_column(table, key, "store_id"))?;
+        self.record(table, tag, (key, a, b), cols[3])
+    }
+
+    /// Appends one record to its bucket's file.
+    fn record(
+        &mut self,
+        table: &str,
+        tag: u8,
+        (key, a, b): (u32, u32, u16),
+        value: Option<&[u8]>,
+    ) -> Result<()> {
         let record = &mut self.record;
         record.clear();
         record.extend_from_slice(&key.to_le_bytes());
         record.push(tag);
         record.extend_from_slice(&a.to_le_bytes());
         record.extend_from_slice(&b.to_le_bytes());
-        match cols[3] {
+        match value {
             Some(v) => {
                 let len = u32::try_from(v.len())
                     .ok()
@@ -227,6 +238,58 @@ impl Writer {
             .write_all(record)
             .map_err(io(&self.dir))
     }
+}
+
+impl Writer {
+    /// [`Writer::row`] of a binary-protocol row: integers as integers, the value as the text
+    /// the text protocol would have carried (integers printed in decimal).
+    fn row_cells(&mut self, table: &str, tag: u8, cols: [Cell<'_>; 4]) -> Result<()> {
+        let uint = |c: Cell<'_>| -> Option<u32> {
+            match c {
+                Cell::UInt(n) => u32::try_from(n).ok(),
+                Cell::Int(n) => u32::try_from(n).ok(),
+                Cell::Bytes(b) => parse_uint(b),
+                Cell::Null => None,
+            }
+        };
+        let key = match cols[0] {
+            Cell::Bytes(b) => parse_uint(b).ok_or_else(|| bad_key(table, b))?,
+            c => uint(c).ok_or_else(|| bad_key(table, b""))?,
+        };
+        let a = uint(cols[1])
+            .filter(|a| tag != VALUE || u16::try_from(*a).is_ok())
+            .ok_or_else(|| bad_column(table, key, "attribute_id"))?;
+        let b = uint(cols[2])
+            .and_then(|s| u16::try_from(s).ok())
+            .ok_or_else(|| bad_column(table, key, "store_id"))?;
+        // An integer value printed in decimal, as the text protocol would have sent it.
+        let mut digits = [0u8; 21];
+        let value: Option<&[u8]> = match cols[3] {
+            Cell::Null => None,
+            Cell::Bytes(v) => Some(v),
+            Cell::UInt(n) => Some(decimal(&mut digits, n, false)),
+            Cell::Int(n) => Some(decimal(&mut digits, n.unsigned_abs(), n < 0)),
+        };
+        self.record(table, tag, (key, a, b), value)
+    }
+}
+
+/// `n` (negative when `minus`) in decimal, written at the end of `buf`.
+fn decimal(buf: &mut [u8; 21], mut n: u64, minus: bool) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if minus {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
 }
 
 /// Sets its flag when dropped.
@@ -344,15 +407,8 @@ async fn scan_lanes(
             let mut error = None;
             for scan in scans {
                 let mut rows = 0u64;
-                let result = wire.query::<4, _>(&scan.sql, |cols| {
-                    if cols.len() != 4 {
-                        return Err(Error::Wire {
-                            what: scan.table.clone(),
-                            source: WireError::Protocol(format!("{} columns, not 4", cols.len())),
-                        });
-                    }
-                    out.row(&scan.table, scan.tag, [cols[0], cols[1], cols[2], cols[3]])?;
-                    rows += 1;
+                let mut counted = |rows: &mut u64| -> Result<()> {
+                    *rows += 1;
                     if rows.is_multiple_of(8192) {
                         if stop.load(Ordering::Relaxed) {
                             return Err(Error::Interrupted { entities: 0 });
@@ -360,7 +416,35 @@ async fn scan_lanes(
                         pace.tick_blocking(8192);
                     }
                     Ok(())
+                };
+                let four = |n: usize| {
+                    if n == 4 {
+                        Ok(())
+                    } else {
+                        Err(Error::Wire {
+                            what: scan.table.clone(),
+                            source: WireError::Protocol(format!("{n} columns, not 4")),
+                        })
+                    }
+                };
+                // The binary protocol where the columns allow it (MariaDB then sends integers
+                // without printing them), else the text protocol (date-time values).
+                let mut result = wire.query_binary::<4, _>(&scan.sql, |cells| {
+                    four(cells.len())?;
+                    out.row_cells(
+                        &scan.table,
+                        scan.tag,
+                        [cells[0], cells[1], cells[2], cells[3]],
+                    )?;
+                    counted(&mut rows)
                 });
+                if let Err(QueryError::Wire(WireError::Unsupported(_))) = result {
+                    result = wire.query::<4, _>(&scan.sql, |cols| {
+                        four(cols.len())?;
+                        out.row(&scan.table, scan.tag, [cols[0], cols[1], cols[2], cols[3]])?;
+                        counted(&mut rows)
+                    });
+                }
                 pace.tick_blocking(rows % 8192);
                 match result {
                     Ok(n) => read.push((scan.table, scan.tag, n)),
@@ -794,6 +878,19 @@ mod tests {
             let got: Vec<(u32, u8, u32, u16)> =
                 records.iter().map(|r| (r.key, r.tag, r.a, r.b)).collect();
             proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimal_prints_as_the_text_protocol(
+            n in proptest::prelude::any::<i64>(),
+            u in proptest::prelude::any::<u64>(),
+        ) {
+            let mut buf = [0u8; 21];
+            let (signed, unsigned) = (n.to_string(), u.to_string());
+            proptest::prop_assert_eq!(decimal(&mut buf, n.unsigned_abs(), n < 0), signed.as_bytes());
+            proptest::prop_assert_eq!(decimal(&mut buf, u, false), unsigned.as_bytes());
         }
     }
 

@@ -491,6 +491,154 @@ impl Wire {
         }
     }
 
+    /// Runs `sql` as a prepared statement (the binary protocol: the server sends integers as
+    /// integers instead of printing them, which costs MariaDB a third less CPU on the value
+    /// tables) and hands every row's columns to `row` as [`Cell`]s. Only integer, decimal and
+    /// string columns are taken: with any other (dates, floats) nothing is executed and the
+    /// result is [`WireError::Unsupported`], so the caller can use [`Wire::query`].
+    pub fn query_binary<const N: usize, E>(
+        &mut self,
+        sql: &str,
+        mut row: impl FnMut(&[Cell<'_>]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<u64, QueryError<E>> {
+        let wire = QueryError::Wire;
+        self.seq = 0;
+        let mut command = Vec::with_capacity(sql.len() + 1);
+        command.push(0x16); // COM_STMT_PREPARE
+        command.extend_from_slice(sql.as_bytes());
+        self.send(&command).map_err(wire)?;
+        let ok = self.packet().map_err(wire)?;
+        match ok.first() {
+            Some(0x00) if ok.len() >= 9 => {}
+            Some(0xFF) => return Err(wire(server_error(ok))),
+            _ => return Err(wire(protocol("no answer to the prepare"))),
+        }
+        let id = [ok[1], ok[2], ok[3], ok[4]];
+        let columns = usize::from(u16::from_le_bytes([ok[5], ok[6]]));
+        let params = usize::from(u16::from_le_bytes([ok[7], ok[8]]));
+        for _ in 0..params {
+            self.packet().map_err(wire)?;
+        }
+        if params > 0 {
+            self.packet().map_err(wire)?; // EOF
+        }
+        let mut kinds = Vec::with_capacity(columns);
+        for _ in 0..columns {
+            let def = self.packet().map_err(wire)?;
+            kinds.push(column_kind(def).map_err(wire)?);
+        }
+        if columns > 0 {
+            self.packet().map_err(wire)?; // EOF
+        }
+        let result = if !(1..=N).contains(&columns) {
+            Err(wire(WireError::Protocol(format!(
+                "{columns} columns; this read takes at most {N}"
+            ))))
+        } else if let Some(other) = kinds.iter().find_map(|k| match k {
+            Kind::Other(t) => Some(*t),
+            _ => None,
+        }) {
+            Err(wire(WireError::Unsupported(format!(
+                "column type {other} in the binary protocol"
+            ))))
+        } else {
+            self.execute_binary::<N, E>(id, &kinds, &mut row)
+        };
+        // COM_STMT_CLOSE has no answer.
+        self.seq = 0;
+        let mut close = vec![0x19];
+        close.extend_from_slice(&id);
+        let closed = self.send(&close);
+        match (result, closed) {
+            (Ok(n), Ok(())) => Ok(n),
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(e)) => Err(wire(e)),
+        }
+    }
+
+    fn execute_binary<const N: usize, E>(
+        &mut self,
+        id: [u8; 4],
+        kinds: &[Kind],
+        row: &mut impl FnMut(&[Cell<'_>]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<u64, QueryError<E>> {
+        let wire = QueryError::Wire;
+        self.seq = 0;
+        // COM_STMT_EXECUTE: statement, no cursor, one iteration, no parameters.
+        let mut command = vec![0x17];
+        command.extend_from_slice(&id);
+        command.push(0);
+        command.extend_from_slice(&1u32.to_le_bytes());
+        self.send(&command).map_err(wire)?;
+        let head = self.packet().map_err(wire)?;
+        match head.first() {
+            Some(0xFF) => return Err(wire(server_error(head))),
+            Some(0x00) => return Ok(0),
+            _ => {}
+        }
+        for _ in 0..kinds.len() {
+            self.packet().map_err(wire)?;
+        }
+        let eof = self.packet().map_err(wire)?;
+        if eof.first() != Some(&0xFE) {
+            return Err(wire(protocol("no EOF after the column definitions")));
+        }
+        let columns = kinds.len();
+        let bitmap = (columns + 7 + 2) / 8;
+        let mut rows = 0u64;
+        loop {
+            let p = self.packet().map_err(wire)?;
+            match p.first() {
+                Some(0xFE) if p.len() < 9 => return Ok(rows),
+                Some(0xFF) => return Err(wire(server_error(p))),
+                Some(0x00) => {}
+                _ => return Err(wire(protocol("not a binary row"))),
+            }
+            let nulls = p
+                .get(1..1 + bitmap)
+                .ok_or_else(|| wire(protocol("truncated row")))?;
+            let mut at = 1 + bitmap;
+            let mut cells: [Cell<'_>; N] = [Cell::Null; N];
+            for (i, (cell, kind)) in cells.iter_mut().zip(kinds).enumerate() {
+                let bit = i + 2;
+                if nulls[bit / 8] & (1 << (bit % 8)) != 0 {
+                    continue;
+                }
+                let fixed = |width: usize, at: &mut usize| -> Option<u64> {
+                    let b = p.get(*at..*at + width)?;
+                    *at += width;
+                    let mut w = [0u8; 8];
+                    w[..width].copy_from_slice(b);
+                    Some(u64::from_le_bytes(w))
+                };
+                let truncated = || wire(protocol("truncated row"));
+                *cell = match *kind {
+                    Kind::Int { width, unsigned } => {
+                        let raw = fixed(width, &mut at).ok_or_else(truncated)?;
+                        if unsigned {
+                            Cell::UInt(raw)
+                        } else {
+                            // Sign-extend from the column's width.
+                            let shift = 64 - 8 * width as u32;
+                            Cell::Int(((raw << shift) as i64) >> shift)
+                        }
+                    }
+                    Kind::Bytes => {
+                        let len = lenenc(p, &mut at)
+                            .and_then(|l| usize::try_from(l).ok())
+                            .ok_or_else(truncated)?;
+                        let bytes = p.get(at..at + len).ok_or_else(truncated)?;
+                        at += len;
+                        Cell::Bytes(bytes)
+                    }
+                    Kind::Other(_) => return Err(wire(protocol("unexpected column type"))),
+                };
+            }
+            rows += 1;
+            row(&cells[..columns]).map_err(QueryError::Row)?;
+        }
+    }
+
     /// Rows of text columns, for small results (settings and status).
     pub fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
         let mut out = Vec::new();
@@ -507,6 +655,57 @@ impl Wire {
         })?;
         Ok(out)
     }
+}
+
+/// One column of a binary-protocol row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell<'a> {
+    /// SQL NULL.
+    Null,
+    /// A signed integer column.
+    Int(i64),
+    /// An unsigned integer column.
+    UInt(u64),
+    /// A string, decimal or blob column, as the server prints it.
+    Bytes(&'a [u8]),
+}
+
+/// How a binary-protocol column is read.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Int {
+        width: usize,
+        unsigned: bool,
+    },
+    Bytes,
+    /// A type this reader does not take (its MySQL type number).
+    Other(u8),
+}
+
+/// The kind of a column from its definition packet.
+fn column_kind(def: &[u8]) -> Result<Kind> {
+    let mut at = 0;
+    for _ in 0..6 {
+        // catalog, schema, table, org_table, name, org_name
+        let len = lenenc(def, &mut at).ok_or_else(|| protocol("column definition"))?;
+        at += usize::try_from(len).map_err(|_| protocol("column definition"))?;
+    }
+    lenenc(def, &mut at).ok_or_else(|| protocol("column definition"))?;
+    // charset (2), length (4), type (1), flags (2), decimals (1)
+    let fixed = def
+        .get(at..at + 10)
+        .ok_or_else(|| protocol("column definition"))?;
+    let ty = fixed[6];
+    let unsigned = u16::from_le_bytes([fixed[7], fixed[8]]) & 0x20 != 0;
+    Ok(match ty {
+        0x01 => Kind::Int { width: 1, unsigned },
+        0x02 | 0x0d => Kind::Int { width: 2, unsigned },
+        0x03 | 0x09 => Kind::Int { width: 4, unsigned },
+        0x08 => Kind::Int { width: 8, unsigned },
+        // DECIMAL, NEWDECIMAL, VARCHAR, ENUM, SET, the BLOBs and TEXTs, VAR_STRING, STRING
+        0x00 | 0xf6 | 0x0f | 0xf7 | 0xf8 | 0xf9..=0xfc | 0xfd | 0xfe => Kind::Bytes,
+        other => Kind::Other(other),
+    })
 }
 
 /// The status flags of an OK packet.
@@ -642,6 +841,86 @@ mod tests {
         })
         .await
         .expect("thread");
+    }
+
+    /// The binary protocol gives the same rows as the text protocol: signed and unsigned
+    /// integers of every width (their extremes too), decimals, strings, NULLs; a date-time
+    /// column is refused before anything runs, and the connection goes on.
+    #[tokio::test]
+    async fn binary_rows_are_the_text_rows() {
+        use mysql_async::prelude::Queryable;
+        let db = ficus_magento_fixture::testing::db_name("xwirebin");
+        let opts = server();
+        let mut conn = mysql_async::Conn::new(opts.clone()).await.expect("connect");
+        conn.query_drop(format!("DROP DATABASE IF EXISTS {db}"))
+            .await
+            .expect("drop");
+        conn.query_drop(format!("CREATE DATABASE {db}"))
+            .await
+            .expect("create");
+        conn.query_drop(format!(
+            "CREATE TABLE {db}.t (id INT UNSIGNED PRIMARY KEY, a SMALLINT UNSIGNED, b TINYINT, \
+             c INT, d BIGINT, e BIGINT UNSIGNED, f DECIMAL(20,6), g VARCHAR(20), h TEXT, \
+             k DATETIME)"
+        ))
+        .await
+        .expect("table");
+        conn.query_drop(format!(
+            "INSERT INTO {db}.t VALUES \
+             (1, 65535, -128, -2147483648, -9223372036854775808, 18446744073709551615, -12.500000, 'Größe', 'x', NULL), \
+             (2, 0, 127, 2147483647, 9223372036854775807, 0, 0.000001, '', NULL, '2024-01-02 03:04:05'), \
+             (4294967295, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'long text', NULL)"
+        ))
+        .await
+        .expect("rows");
+        let mut target = Target::from_opts(&opts).expect("target");
+        target.database = db.clone();
+        let sql = "SELECT id, a, b, c, d, e, f, g, h FROM t ORDER BY id";
+        tokio::task::spawn_blocking(move || {
+            let mut wire = Wire::connect(&target).expect("wire connects");
+            wire.execute("SET NAMES utf8mb4").expect("set names");
+            let mut text: Vec<Vec<Option<String>>> = Vec::new();
+            wire.query::<9, _>(sql, |cols| {
+                text.push(
+                    cols.iter()
+                        .map(|c| c.map(|b| String::from_utf8_lossy(b).into_owned()))
+                        .collect(),
+                );
+                Ok::<(), ()>(())
+            })
+            .expect("text");
+            let mut binary: Vec<Vec<Option<String>>> = Vec::new();
+            wire.query_binary::<9, _>(sql, |cells| {
+                binary.push(
+                    cells
+                        .iter()
+                        .map(|c| match c {
+                            Cell::Null => None,
+                            Cell::Int(n) => Some(n.to_string()),
+                            Cell::UInt(n) => Some(n.to_string()),
+                            Cell::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+                        })
+                        .collect(),
+                );
+                Ok::<(), ()>(())
+            })
+            .expect("binary");
+            assert_eq!(text.len(), 3);
+            assert_eq!(binary, text);
+            match wire.query_binary::<2, _>("SELECT id, k FROM t", |_| Ok::<(), ()>(())) {
+                Err(QueryError::Wire(WireError::Unsupported(_))) => {}
+                other => panic!("a DATETIME column in the binary protocol: {other:?}"),
+            }
+            assert_eq!(
+                wire.rows("SELECT COUNT(*) FROM t").expect("still usable"),
+                vec![vec![Some("3".to_string())]]
+            );
+        })
+        .await
+        .expect("thread");
+        conn.query_drop(format!("DROP DATABASE {db}"))
+            .await
+            .expect("drop");
     }
 
     #[test]
