@@ -274,22 +274,18 @@ impl Writer {
     }
 }
 
-/// `n` (negative when `minus`) in decimal, written at the end of `buf`.
-fn decimal(buf: &mut [u8; 21], mut n: u64, minus: bool) -> &[u8] {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
+/// `n` (negative when `minus`) in decimal, as the text protocol prints an integer.
+fn decimal(buf: &mut [u8; 21], n: u64, minus: bool) -> &[u8] {
+    let mut digits = [0u8; 20];
+    let digits = ficus_id_map::decimal(n, &mut digits);
+    let start = buf.len() - digits.len();
+    buf[start..].copy_from_slice(digits);
     if minus {
-        at -= 1;
-        buf[at] = b'-';
+        buf[start - 1] = b'-';
+        &buf[start - 1..]
+    } else {
+        &buf[start..]
     }
-    &buf[at..]
 }
 
 /// Sets its flag when dropped.

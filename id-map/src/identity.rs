@@ -192,9 +192,10 @@ const SHA1_INIT: [u32; 5] = [
     0xC3D2_E1F0,
 ];
 
-/// Writes `n` in decimal into the end of `buf`, returning the digits.
+/// Writes `n` in decimal into the end of `buf`, returning the digits (also eav-extract's, for
+/// integers read through the binary protocol).
 #[inline]
-pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut at = buf.len();
     loop {
         at -= 1;

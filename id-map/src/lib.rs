@@ -22,7 +22,7 @@ mod sync;
 mod verify;
 
 pub use error::{Error, Result};
-pub use identity::{DEFAULT_NAMESPACE, Mapper, Namespace, check_entity, uuid_for};
+pub use identity::{DEFAULT_NAMESPACE, Mapper, Namespace, check_entity, decimal, uuid_for};
 pub use store::{Mapping, Origin, SCHEMA, Store};
 pub use sync::{EntityReport, SyncEvent, SyncOptions, sync};
 pub use verify::{VerifyReport, verify};
