@@ -261,7 +261,7 @@ pub async fn extract(
             ..KindSummary::default()
         };
         let eav = meta.types.get(kind.type_code());
-        let mut spill = if let Some(t) =
+        let spill = if let Some(t) =
             eav.filter(|t| options.value_reads != ValueReads::Chunks && !t.staged)
         {
             let spill = Spill::read(
@@ -295,40 +295,20 @@ pub async fn extract(
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Chunk>>(2);
         let reader = {
             let meta = meta.clone();
-            let store_ids = store_ids.clone();
             let chunk_size = options.chunk_size.max(1);
-            let mut conn = conn;
             // The chunks' entity rows come through a wire connection too, when the value rows
             // did.
-            let mut wire = if spill.is_some() { wires.pop() } else { None };
-            tokio::spawn(async move {
-                let mut after = after;
-                loop {
-                    let chunk = source::read_chunk(
-                        (&mut conn, &mut wire),
-                        &meta,
-                        kind,
-                        after,
-                        chunk_size,
-                        &store_ids,
-                        spill.as_mut(),
-                    )
-                    .await;
-                    let last = match &chunk {
-                        Ok(c) => match c.entities.last() {
-                            Some(e) => Some(e.id),
-                            None => break, // the kind is done
-                        },
-                        Err(_) => None,
-                    };
-                    // After an error has been sent there is nothing more to read.
-                    match (tx.send(chunk).await, last) {
-                        (Ok(()), Some(id)) => after = id,
-                        _ => break,
-                    }
-                }
-                (conn, wire)
-            })
+            let wire = if spill.is_some() { wires.pop() } else { None };
+            tokio::spawn(source::read_ahead(
+                (conn, wire),
+                meta,
+                kind,
+                after,
+                chunk_size,
+                store_ids.to_vec(),
+                spill,
+                tx,
+            ))
         };
         let mapper = Mapper::new(options.namespace, kind.type_code())?;
         let address_mapper = Mapper::new(options.namespace, "customer_address")?;

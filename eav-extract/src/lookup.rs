@@ -11,7 +11,7 @@ use ficus_id_map::{Mapper, Namespace};
 use crate::doc::Docs;
 use crate::error::{Result, mysql};
 use crate::meta::{Kind, Meta};
-use crate::source::{Position, Snapshot, read_chunk};
+use crate::source::{Position, Snapshot, read_ahead, read_chunk};
 use crate::spill::{Pace, Spill};
 use mysql_async::Conn;
 
@@ -367,7 +367,7 @@ impl Lookup {
             }
         }
         let mut conn = snapshot.conn;
-        let mut spill = match t {
+        let spill = match t {
             Some(t) => Some(
                 Spill::read(
                     (&mut conn, &mut wires),
@@ -383,36 +383,16 @@ impl Lookup {
             None => None,
         };
         let (tx, chunks) = tokio::sync::mpsc::channel(2);
-        let meta = std::sync::Arc::new(self.meta.clone());
-        let size = size.max(1);
-        tokio::spawn(async move {
-            let mut after = after;
-            let mut wire = wires.pop();
-            loop {
-                let chunk = read_chunk(
-                    (&mut conn, &mut wire),
-                    &meta,
-                    kind,
-                    after,
-                    size,
-                    &store_ids,
-                    spill.as_mut(),
-                )
-                .await;
-                let last = match &chunk {
-                    Ok(c) => c.entities.last().map(|e| e.id),
-                    Err(_) => None,
-                };
-                // Stop after the last chunk, an error, or when the walk is given up.
-                if tx.send(chunk).await.is_err() {
-                    break;
-                }
-                match last {
-                    Some(id) => after = id,
-                    None => break,
-                }
-            }
-        });
+        tokio::spawn(read_ahead(
+            (conn, wires.pop()),
+            std::sync::Arc::new(self.meta.clone()),
+            kind,
+            after,
+            size.max(1),
+            store_ids,
+            spill,
+            tx,
+        ));
         Ok(KindScan {
             lookup: self,
             chunks,

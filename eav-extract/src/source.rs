@@ -722,6 +722,48 @@ pub async fn read_chunk(
     rest(conn, meta, kind, Span::Range(lo, hi), stores, chunk).await
 }
 
+/// Reads the chunks of `kind` after entity id `after` one after another and sends them to `tx`,
+/// for a task of its own (the next chunk is read while the one before is built). The last chunk
+/// sent is the last with entities; an error is sent and ends the reading, as does a receiver
+/// gone. Gives the connections back.
+#[allow(clippy::too_many_arguments)]
+pub async fn read_ahead(
+    (mut conn, mut wire): (Conn, Option<Wire>),
+    meta: std::sync::Arc<Meta>,
+    kind: Kind,
+    mut after: u32,
+    size: usize,
+    store_ids: Vec<u16>,
+    mut spill: Option<Spill>,
+    tx: tokio::sync::mpsc::Sender<Result<Chunk>>,
+) -> (Conn, Option<Wire>) {
+    loop {
+        let chunk = read_chunk(
+            (&mut conn, &mut wire),
+            &meta,
+            kind,
+            after,
+            size,
+            &store_ids,
+            spill.as_mut(),
+        )
+        .await;
+        let last = match &chunk {
+            Ok(c) => match c.entities.last() {
+                Some(e) => Some(e.id),
+                None => break, // the kind is done
+            },
+            Err(_) => None,
+        };
+        // After an error has been sent there is nothing more to read.
+        match (tx.send(chunk).await, last) {
+            (Ok(()), Some(id)) => after = id,
+            _ => break,
+        }
+    }
+    (conn, wire)
+}
+
 /// A chunk of entities `lo..=hi` whose value rows (and product links) come from the spill.
 async fn from_spill(
     conn: &mut Conn,

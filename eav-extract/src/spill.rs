@@ -192,20 +192,10 @@ struct Writer {
 }
 
 impl Writer {
-    /// Spills one row read from `table`: entity id, attribute (or website, category), store,
-    /// value.
+    /// Spills one text-protocol row read from `table`: entity id, attribute (or website,
+    /// category), store, value.
     fn row(&mut self, table: &str, tag: u8, cols: [Option<&[u8]>; 4]) -> Result<()> {
-        let key_bytes = cols[0].unwrap_or_default();
-        let key = parse_uint(key_bytes).ok_or_else(|| bad_key(table, key_bytes))?;
-        let a = cols[1]
-            .and_then(parse_uint)
-            .filter(|a| tag != VALUE || u16::try_from(*a).is_ok())
-            .ok_or_else(|| bad_column(table, key, "attribute_id"))?;
-        let b = cols[2]
-            .and_then(parse_uint)
-            .and_then(|s| u16::try_from(s).ok())
-            .ok_or_else(|| bad_column(table, key, "store_id"))?;
-        self.record(table, tag, (key, a, b), cols[3])
+        self.row_cells(table, tag, cols.map(|c| c.map_or(Cell::Null, Cell::Bytes)))
     }
 
     /// Appends one record to its bucket's file.
@@ -238,11 +228,9 @@ impl Writer {
             .write_all(record)
             .map_err(io(&self.dir))
     }
-}
 
-impl Writer {
-    /// [`Writer::row`] of a binary-protocol row: integers as integers, the value as the text
-    /// the text protocol would have carried (integers printed in decimal).
+    /// Spills one row of either protocol: integers as integers, text as text; an integer
+    /// value is printed in decimal, as the text protocol would have carried it.
     fn row_cells(&mut self, table: &str, tag: u8, cols: [Cell<'_>; 4]) -> Result<()> {
         let uint = |c: Cell<'_>| -> Option<u32> {
             match c {
@@ -252,10 +240,10 @@ impl Writer {
                 Cell::Null => None,
             }
         };
-        let key = match cols[0] {
-            Cell::Bytes(b) => parse_uint(b).ok_or_else(|| bad_key(table, b))?,
-            c => uint(c).ok_or_else(|| bad_key(table, b""))?,
-        };
+        let key = uint(cols[0]).ok_or_else(|| match cols[0] {
+            Cell::Bytes(b) => bad_key(table, b),
+            _ => bad_key(table, b""),
+        })?;
         let a = uint(cols[1])
             .filter(|a| tag != VALUE || u16::try_from(*a).is_ok())
             .ok_or_else(|| bad_column(table, key, "attribute_id"))?;

@@ -920,13 +920,10 @@ fn keyed(docs: Vec<(u32, String, String)>, kind: Kind) -> Vec<(u32, String, Stri
 /// Magento's documents in the shape the service stores (and Magento answers): without ficus's
 /// `uuid` and `store_code`; customers and orders under the empty store code.
 fn shaped(docs: Vec<(u32, String, String)>, kind: Kind) -> Vec<(u32, String, String)> {
-    docs.into_iter()
+    keyed(docs, kind)
+        .into_iter()
         .map(|(id, store, doc)| {
             let doc = ficus_services::shape::magento_shape(&doc).unwrap_or(doc);
-            let store = match kind {
-                Kind::Customer | Kind::Order => String::new(),
-                _ => store,
-            };
             (id, store, doc)
         })
         .collect()

@@ -273,39 +273,36 @@ fn verify_checks_customers_and_orders() {
         // Each stored document hashes as the text expected from Magento's side.
         assert_eq!(report["compared_canonically"], 0, "{domain}: {report}");
     }
-    let (customer, order): (i64, i64) = rt.block_on(async {
-        let (customer,): (i64,) = sqlx::query_as(
-            "SELECT c.legacy_id FROM customer.profile c ORDER BY legacy_id LIMIT 1 OFFSET 3",
-        )
-        .fetch_one(&customer_pool)
-        .await
-        .expect("customer");
-        sqlx::query(
-            "UPDATE customer.document d
-             SET document = jsonb_set(d.document::jsonb, '{firstname}', '\"Tampered\"')::json
-             FROM customer.profile c WHERE c.customer = d.customer AND c.legacy_id = $1",
-        )
-        .bind(customer)
-        .execute(&customer_pool)
-        .await
-        .expect("tamper customer");
-        let (order,): (i64,) = sqlx::query_as(
-            "SELECT legacy_id FROM sales.order_grid ORDER BY legacy_id LIMIT 1 OFFSET 5",
-        )
-        .fetch_one(&order_pool)
-        .await
-        .expect("order");
-        sqlx::query(
-            "UPDATE sales.order_document d
-             SET document = jsonb_set(d.document::jsonb, '{customer_email}', '\"x@example.com\"')::json
-             FROM sales.order_grid o WHERE o.sales_order = d.sales_order AND o.legacy_id = $1",
-        )
-        .bind(order)
-        .execute(&order_pool)
-        .await
-        .expect("tamper order");
-        (customer, order)
+    // One customer's and one order's document changed behind cdc-sync's back.
+    let tampered: Vec<i64> = rt.block_on(async {
+        let mut ids = Vec::new();
+        for (pool, pick, change) in [
+            (
+                &customer_pool,
+                "SELECT c.legacy_id FROM customer.profile c ORDER BY legacy_id LIMIT 1 OFFSET 3",
+                "UPDATE customer.document d
+                 SET document = jsonb_set(d.document::jsonb, '{firstname}', '\"Tampered\"')::json
+                 FROM customer.profile c WHERE c.customer = d.customer AND c.legacy_id = $1",
+            ),
+            (
+                &order_pool,
+                "SELECT legacy_id FROM sales.order_grid ORDER BY legacy_id LIMIT 1 OFFSET 5",
+                "UPDATE sales.order_document d
+                 SET document = jsonb_set(d.document::jsonb, '{customer_email}', '\"x@example.com\"')::json
+                 FROM sales.order_grid o WHERE o.sales_order = d.sales_order AND o.legacy_id = $1",
+            ),
+        ] {
+            let (id,): (i64,) = sqlx::query_as(pick).fetch_one(pool).await.expect("pick");
+            sqlx::query(change)
+                .bind(id)
+                .execute(pool)
+                .await
+                .expect("tamper");
+            ids.push(id);
+        }
+        ids
     });
+    let (customer, order) = (tampered[0], tampered[1]);
     for (domain, service, id, field) in [
         ("customer", &customers, customer, "firstname"),
         ("order", &orders, order, "customer_email"),
