@@ -8,6 +8,12 @@
 //! - object members in any order (each member hashed on its own, the hashes summed);
 //! - whitespace ignored; strings compared after unescaping (`"\u00e9"` equals `"é"`);
 //! - numbers as exact decimals (`34.50`, `34.5` and `3.45e1` are one number; no floating point);
+//! - booleans as the numbers MariaDB stores them as (`true` is `1`, `false` is `0`);
+//! - a string that is a date or a timestamp as the instant it names: MariaDB's
+//!   `2024-03-01 10:00:00`, ISO 8601's `2024-03-01T12:00:00+02:00` or `…T10:00:00.000Z`, and the
+//!   date `2024-03-01` as its midnight (as MariaDB compares a DATE with a DATETIME). Magento
+//!   stores UTC, so a timestamp without an offset is UTC. A zero date (`0000-00-00`, with or
+//!   without a time) is `null`, as Debezium and PostgreSQL have it;
 //! - the keys `uuid` and `store_code` that eav-extract adds (top level, and in each of a
 //!   customer's `addresses`) left out, as the services leave them out.
 //!
@@ -15,6 +21,7 @@
 //! collides with probability about 2⁻⁶⁴); the keys that differ are described field by field from the
 //! parsed documents.
 
+use chrono::Datelike;
 use twox_hash::XxHash3_64;
 
 /// The fingerprint of a JSON document, `None` if `text` is not JSON.
@@ -97,11 +104,22 @@ impl Parser<'_> {
             b'[' => self.array(place),
             b'"' => {
                 self.string()?;
-                Some(hash_of(b's', &self.scratch))
+                Some(match moment(&self.scratch) {
+                    Some(Moment::Zero) => null(),
+                    Some(Moment::At { seconds, nanos }) => {
+                        let mut bytes = [0u8; 12];
+                        bytes[..8].copy_from_slice(&seconds.to_le_bytes());
+                        bytes[8..].copy_from_slice(&nanos.to_le_bytes());
+                        hash_of(b'T', &bytes)
+                    }
+                    None => hash_of(b's', &self.scratch),
+                })
             }
-            b't' => self.literal(b"true").map(|()| hash_of(b't', &[])),
-            b'f' => self.literal(b"false").map(|()| hash_of(b'f', &[])),
-            b'n' => self.literal(b"null").map(|()| hash_of(b'n', &[])),
+            b't' => self.literal(b"true").map(|()| self.decimal(false, b"1", 0)),
+            b'f' => self
+                .literal(b"false")
+                .map(|()| self.decimal(false, b"0", 0)),
+            b'n' => self.literal(b"null").map(|()| null()),
             _ => self.number(),
         }
     }
@@ -267,22 +285,128 @@ impl Parser<'_> {
             exp = sign * digits.parse::<i64>().ok()?.min(1 << 40);
         }
         debug_assert!(self.at > start);
-        // All digits, leading and trailing zeros dropped; the exponent counts from the last.
-        let digits = &mut self.number;
+        let mut all = std::mem::take(&mut self.number);
+        all.clear();
+        all.extend_from_slice(int);
+        all.extend_from_slice(frac);
+        let h = self.decimal(negative, &all, exp - frac.len() as i64);
+        self.number = all;
+        Some(h)
+    }
+
+    /// The hash of the decimal `±digits × 10^power`: its significant digits (leading and trailing
+    /// zeros dropped), its sign, and the power of ten of its last digit.
+    fn decimal(&mut self, negative: bool, all: &[u8], power: i64) -> u64 {
+        let digits = &mut self.scratch;
         digits.clear();
-        digits.extend_from_slice(int);
-        digits.extend_from_slice(frac);
+        digits.extend_from_slice(all);
         let Some(first) = digits.iter().position(|d| *d != b'0') else {
-            return Some(hash_of(b'#', b"0"));
+            return hash_of(b'#', b"0");
         };
         let last = digits.iter().rposition(|d| *d != b'0').unwrap_or(first);
-        let power = exp - frac.len() as i64 + (digits.len() - 1 - last) as i64;
+        let power = power + (digits.len() - 1 - last) as i64;
         digits.truncate(last + 1);
         digits.drain(..first);
         digits.push(if negative { b'-' } else { b'+' });
         digits.extend_from_slice(&power.to_le_bytes());
-        Some(hash_of(b'#', digits))
+        hash_of(b'#', digits)
     }
+}
+
+fn null() -> u64 {
+    hash_of(b'n', &[])
+}
+
+/// What a date or timestamp string names.
+#[derive(Debug, PartialEq, Eq)]
+enum Moment {
+    /// MariaDB's zero date.
+    Zero,
+    /// An instant: seconds since 1970-01-01 00:00 UTC, and nanoseconds.
+    At { seconds: i64, nanos: u32 },
+}
+
+/// `YYYY-MM-DD`, then optionally `[T ]HH:MM[:SS[.fraction]]`, then optionally `Z` or `±HH[[:]MM]`;
+/// `None` for any other string (and for a date that does not exist, such as `2024-02-30`).
+fn moment(s: &[u8]) -> Option<Moment> {
+    // Most strings are not dates: refuse them on their first bytes.
+    if s.len() < 10 || s[4] != b'-' || s[7] != b'-' || !s[0].is_ascii_digit() {
+        return None;
+    }
+    let mut at = 0;
+    let digits = |n: usize, at: &mut usize| -> Option<u32> {
+        let part = s.get(*at..*at + n)?;
+        if !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        *at += n;
+        Some(part.iter().fold(0, |v, d| v * 10 + u32::from(d - b'0')))
+    };
+    let year = digits(4, &mut at)?;
+    at += 1;
+    let month = digits(2, &mut at)?;
+    at += 1;
+    let day = digits(2, &mut at)?;
+    let (mut hour, mut minute, mut second, mut nanos) = (0, 0, 0, 0);
+    if let Some(b'T' | b' ') = s.get(at) {
+        at += 1;
+        hour = digits(2, &mut at)?;
+        (s.get(at) == Some(&b':')).then_some(())?;
+        at += 1;
+        minute = digits(2, &mut at)?;
+        if s.get(at) == Some(&b':') {
+            at += 1;
+            second = digits(2, &mut at)?;
+            if s.get(at) == Some(&b'.') {
+                at += 1;
+                let start = at;
+                while s.get(at).is_some_and(u8::is_ascii_digit) {
+                    at += 1;
+                }
+                let fraction = &s[start..at];
+                if fraction.is_empty() || fraction.len() > 9 {
+                    return None;
+                }
+                nanos = fraction.iter().fold(0, |v, d| v * 10 + u32::from(d - b'0'))
+                    * 10u32.pow(9 - fraction.len() as u32);
+            }
+        }
+    }
+    let mut offset: i64 = 0;
+    match s.get(at) {
+        None => {}
+        Some(b'Z') => at += 1,
+        Some(sign @ (b'+' | b'-')) => {
+            let negative = *sign == b'-';
+            at += 1;
+            let hours = digits(2, &mut at)?;
+            if s.get(at) == Some(&b':') {
+                at += 1;
+            }
+            let minutes = if at < s.len() { digits(2, &mut at)? } else { 0 };
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            offset = i64::from(hours * 60 + minutes) * 60;
+            if negative {
+                offset = -offset;
+            }
+        }
+        Some(_) => return None,
+    }
+    if at != s.len() {
+        return None;
+    }
+    if year == 0 && month == 0 && day == 0 {
+        return (hour == 0 && minute == 0 && second == 0 && nanos == 0).then_some(Moment::Zero);
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    let days = i64::from(date.num_days_from_ce()) - 719_163;
+    let seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset;
+    Some(Moment::At { seconds, nanos })
 }
 
 #[cfg(test)]
@@ -339,6 +463,88 @@ mod tests {
             fp(r#"{"x":{}}"#),
             "uuid inside another object"
         );
+    }
+
+    #[test]
+    fn timestamps_zero_dates_and_booleans_compare_by_what_they_mean() {
+        let same = [
+            // One instant written as MariaDB prints it, as ISO 8601 in UTC, and at other offsets.
+            &[
+                r#""2024-03-01 10:00:00""#,
+                r#""2024-03-01T10:00:00Z""#,
+                r#""2024-03-01T10:00:00.000000""#,
+                r#""2024-03-01T12:00:00+02:00""#,
+                r#""2024-03-01T12:30:00+0230""#,
+                r#""2024-02-29T21:00:00-13""#,
+                r#""2024-03-01T10:00""#,
+            ][..],
+            &[
+                r#""2024-03-01""#,
+                r#""2024-03-01 00:00:00""#,
+                r#""2024-02-29T23:00:00-01:00""#,
+            ],
+            &[
+                r#""2024-03-01 10:00:00.5""#,
+                r#""2024-03-01T10:00:00.500Z""#,
+            ],
+            &["null", r#""0000-00-00""#, r#""0000-00-00 00:00:00""#],
+            &["true", "1", "1.0", "1e0"],
+            &["false", "0", "-0.00"],
+        ];
+        for group in same {
+            for v in group {
+                assert_eq!(fp(v), fp(group[0]), "{v} = {}", group[0]);
+            }
+        }
+        for (i, group) in same.iter().enumerate() {
+            for other in &same[i + 1..] {
+                assert_ne!(fp(group[0]), fp(other[0]), "{} ≠ {}", group[0], other[0]);
+            }
+        }
+        for (a, b) in [
+            (r#""2024-03-01 10:00:00""#, r#""2024-03-01 10:00:01""#),
+            (
+                r#""2024-03-01 10:00:00""#,
+                r#""2024-03-01 10:00:00.000001""#,
+            ),
+            (
+                r#""2024-03-01T10:00:00+01:00""#,
+                r#""2024-03-01T10:00:00Z""#,
+            ),
+            // Not dates: compared as the strings they are.
+            (r#""2024-02-30""#, r#""2024-03-01""#),
+            (r#""2024-03-01 25:00:00""#, r#""2024-03-02 01:00:00""#),
+            (r#""2024-03-01 10:00:00 UTC""#, r#""2024-03-01 10:00:00""#),
+            (r#""0000-00-00 10:00:00""#, "null"),
+            (r#""0000-00-00""#, r#""""#),
+            // Strings stay strings; booleans are 0 and 1 only.
+            ("true", r#""1""#),
+            ("true", "2"),
+            ("false", "null"),
+        ] {
+            assert_ne!(fp(a), fp(b), "{a} ≠ {b}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any instant printed by chrono in MariaDB's form (UTC) and in RFC 3339 at any offset
+        /// has one fingerprint; a second later has another.
+        #[test]
+        fn an_instant_in_any_notation(
+            seconds in -30_000_000_000i64..250_000_000_000,
+            micros in 0u32..1_000_000,
+            offset_minutes in -(23 * 60 + 59)..=(23 * 60 + 59),
+        ) {
+            use chrono::{DateTime, FixedOffset};
+            let utc = DateTime::from_timestamp(seconds, micros * 1000).expect("in range");
+            let zone = FixedOffset::east_opt(offset_minutes * 60).expect("offset");
+            let mariadb = format!("\"{}\"", utc.format("%Y-%m-%d %H:%M:%S%.6f"));
+            let rfc = format!("\"{}\"", utc.with_timezone(&zone).to_rfc3339());
+            proptest::prop_assert_eq!(fp(&mariadb), fp(&rfc), "{} {}", mariadb, rfc);
+            let later = DateTime::from_timestamp(seconds + 1, micros * 1000).expect("in range");
+            let later = format!("\"{}\"", later.with_timezone(&zone).to_rfc3339());
+            proptest::prop_assert_ne!(fp(&mariadb), fp(&later));
+        }
     }
 
     #[test]
