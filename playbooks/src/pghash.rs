@@ -2,11 +2,12 @@
 //! service's database for a 64-bit hash of each stored document instead of the document itself
 //! (650 MB of text on the `large` store), and hash the text it expects the same way.
 //!
-//! For text in a deterministic collation (`COLLATE "C"` in verify's query) PostgreSQL hashes the
-//! string's bytes with `hash_bytes_extended` (`src/common/hashfn.c`): Bob Jenkins' lookup3
-//! over 12-byte blocks, read little-endian, the length folded into the initial state and the
-//! seed taken as a first block when it is not 0; the result is `(b << 32) | c`. The test compares it with the
-//! server for many lengths and texts.
+//! For text in a deterministic collation (every database's default; the services keep each
+//! document's hash in a `document_hash` column) PostgreSQL hashes the string's bytes with
+//! `hash_bytes_extended` (`src/common/hashfn.c`): Bob Jenkins' lookup3 over 12-byte blocks, read
+//! little-endian, the length folded into the initial state and the seed taken as a first block
+//! when it is not 0; the result is `(b << 32) | c`. The test compares it with the server for many
+//! lengths and texts.
 
 /// `hashtextextended(bytes, seed)` as PostgreSQL returns it (a `bigint`) on a little-endian
 /// server.

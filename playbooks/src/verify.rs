@@ -988,12 +988,11 @@ impl Service<'_> {
         Self::select(kind, filter, |col| format!("{col}::text"))
     }
 
-    /// [`Service::sql`] with each document's `hashtextextended` (bytes, collation "C", seed 0)
-    /// instead of the document.
+    /// [`Service::sql`] with each document's `hashtextextended(document::text, 0)` instead of
+    /// the document: the `document_hash` column PostgreSQL computes whenever a document is
+    /// written (the services' migrations add it), so neither side hashes the stored text here.
     fn sql_hashed(kind: Kind, filter: &str) -> String {
-        Self::select(kind, filter, |col| {
-            format!("hashtextextended({col}::text COLLATE \"C\", 0)")
-        })
+        Self::select(kind, filter, |col| format!("{col}_hash"))
     }
 
     fn select(kind: Kind, filter: &str, doc: impl Fn(&str) -> String) -> String {
