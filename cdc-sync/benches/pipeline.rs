@@ -224,6 +224,12 @@ async fn main() {
     // with the first batch).
     let changes_applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let changes_seen = changes_applied.clone();
+    // Entities read again and written, and entities skipped (already held past their changes).
+    let entity_counts = std::sync::Arc::new([
+        std::sync::atomic::AtomicU64::new(0),
+        std::sync::atomic::AtomicU64::new(0),
+    ]);
+    let entity_counts_seen = entity_counts.clone();
     let kafka_options = ficus_cdc_sync::kafka::KafkaOptions {
         brokers: brokers.clone(),
         group: "ficus-bench".into(),
@@ -264,10 +270,16 @@ async fn main() {
         if kafka {
             let count = |a: &pipeline::Applied| {
                 changes_seen.fetch_add(a.changes, std::sync::atomic::Ordering::Relaxed);
+                entity_counts_seen[0].fetch_add(a.entities, std::sync::atomic::Ordering::Relaxed);
+                entity_counts_seen[1].fetch_add(a.skipped, std::sync::atomic::Ordering::Relaxed);
             };
             pipeline::run_kafka(&options, kafka_options, &run_targets, count, stopped).await
         } else {
-            pipeline::run(&options, &run_targets, |_| {}, stopped).await
+            let count = |a: &pipeline::Applied| {
+                entity_counts_seen[0].fetch_add(a.entities, std::sync::atomic::Ordering::Relaxed);
+                entity_counts_seen[1].fetch_add(a.skipped, std::sync::atomic::Ordering::Relaxed);
+            };
+            pipeline::run(&options, &run_targets, count, stopped).await
         }
     });
 
@@ -308,6 +320,9 @@ async fn main() {
         2 * products
     );
     for round in 1..=3 {
+        let counted = entity_counts
+            .each_ref()
+            .map(|c| c.load(std::sync::atomic::Ordering::Relaxed));
         let before = master(&mut conn).await;
         conn.query_drop("START TRANSACTION").await.expect("begin");
         conn.exec_drop(
@@ -375,6 +390,14 @@ async fn main() {
             products as f64 / applied,
             if status.success() { "ok" } else { "failed" },
             applied / reference
+        );
+        let [read, skipped] = entity_counts
+            .each_ref()
+            .map(|c| c.load(std::sync::atomic::Ordering::Relaxed));
+        println!(
+            "  round {round}: {} entities read again and written, {} skipped (already held past their changes)",
+            read - counted[0],
+            skipped - counted[1]
         );
     }
 

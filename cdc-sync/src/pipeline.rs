@@ -10,7 +10,7 @@
 //! newer follow in the binlog and are applied in turn, so once caught up every document is
 //! Magento's current one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -170,6 +170,10 @@ pub struct Applied {
     pub changes: u64,
     /// Entities read again and written (or deleted).
     pub entities: u64,
+    /// Entities touched but not read again: the service already held them as of a position past
+    /// every change of theirs in the batch (the same save seen again on another table's topic,
+    /// or a replay).
+    pub skipped: u64,
     /// Where the services now stand.
     pub checkpoint: Option<Checkpoint>,
     /// The commit time of the batch's last transaction (ms since the epoch; whole seconds).
@@ -248,6 +252,7 @@ pub async fn run(
     tokio::pin!(shutdown);
     // Touches of the transaction being read, and of the committed ones not applied yet.
     let mut reading: BTreeSet<Touch> = BTreeSet::new();
+    let mut reading_at: HashMap<Touch, At> = HashMap::new();
     let mut batch = Batch::default();
     let mut stopping = false;
     // The end of the binlog last recorded while idle (recorded once, not every heartbeat).
@@ -271,7 +276,13 @@ pub async fn run(
                                 "catalog_product" => lookup.staged(Kind::Product),
                                 _ => lookup.staged(Kind::Category),
                             };
-                            reading.extend(touched(&c, staged));
+                            let at = At::from_binlog(&c.source.file, c.source.pos);
+                            for t in touched(&c, staged) {
+                                if let Some(at) = at {
+                                    note(&mut reading_at, t, at);
+                                }
+                                reading.insert(t);
+                            }
                         }
                         continue;
                     }
@@ -292,6 +303,9 @@ pub async fn run(
                         batch.transactions += 1;
                         batch.source_ts_ms = ts_ms;
                         batch.touched.append(&mut reading);
+                        for (t, at) in reading_at.drain() {
+                            note(&mut batch.latest, t, at);
+                        }
                         batch.first_commit.get_or_insert_with(Instant::now);
                         batch.checkpoint = Some(Checkpoint {
                             file: next.file,
@@ -319,6 +333,8 @@ pub async fn run(
 #[derive(Debug, Default)]
 struct Batch {
     touched: BTreeSet<Touch>,
+    /// The position of the newest change of each touch (a touch without one is always read).
+    latest: HashMap<Touch, At>,
     /// Entities of events that could not be decoded, with why: read again from Magento with the
     /// rest and kept as dead letters.
     noted: Vec<(Touch, String)>,
@@ -328,6 +344,14 @@ struct Batch {
     first_commit: Option<Instant>,
     checkpoint: Option<Checkpoint>,
     source_ts_ms: i64,
+}
+
+/// Keeps the newer of `at` and what `latest` holds for `touch`.
+fn note(latest: &mut HashMap<Touch, At>, touch: Touch, at: At) {
+    latest
+        .entry(touch)
+        .and_modify(|held| *held = (*held).max(at))
+        .or_insert(at);
 }
 
 /// Reads entities again and writes them to their services.
@@ -365,32 +389,69 @@ impl<'a> Writer<'a> {
         })
     }
 
-    /// The entities behind `touches` (staged versions and addresses resolved).
+    /// The entities behind `touches` (staged versions and addresses resolved), each with the
+    /// position of its newest change when every touch of it has one.
     async fn entities(
         &self,
         reads: &mut SnapshotReads<'_>,
         touches: &BTreeSet<Touch>,
-    ) -> Result<BTreeSet<Entity>, PipelineError> {
-        let mut out = BTreeSet::new();
+        latest: &HashMap<Touch, At>,
+    ) -> Result<BTreeMap<Entity, Option<At>>, PipelineError> {
+        let mut out = BTreeMap::new();
         for t in touches {
-            match *t {
-                Touch::Entity(e) => {
-                    out.insert(e);
-                }
-                Touch::ProductRow(row) => {
-                    if let Some(id) = reads.entity_of_row(Kind::Product, row).await? {
-                        out.insert(Entity::Product(id));
-                    }
-                }
-                Touch::CategoryRow(row) => {
-                    if let Some(id) = reads.entity_of_row(Kind::Category, row).await? {
-                        out.insert(Entity::Category(id));
-                    }
-                }
-                Touch::Address(a) => {
-                    if let Some(id) = reads.address_owner(a).await? {
-                        out.insert(Entity::Customer(id));
-                    }
+            let entity = match *t {
+                Touch::Entity(e) => Some(e),
+                Touch::ProductRow(row) => reads
+                    .entity_of_row(Kind::Product, row)
+                    .await?
+                    .map(Entity::Product),
+                Touch::CategoryRow(row) => reads
+                    .entity_of_row(Kind::Category, row)
+                    .await?
+                    .map(Entity::Category),
+                Touch::Address(a) => reads.address_owner(a).await?.map(Entity::Customer),
+            };
+            if let Some(e) = entity {
+                let at = latest.get(t).copied();
+                out.entry(e)
+                    .and_modify(|held: &mut Option<At>| *held = held.zip(at).map(|(a, b)| a.max(b)))
+                    .or_insert(at);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The entities of `entities` whose every change lies before the position the service
+    /// already holds them at: the snapshot they were last read in saw those changes (a snapshot
+    /// position past a change's event is past its whole transaction), so reading them again
+    /// would write what the service holds, or newer than this batch and left to the changes
+    /// that follow.
+    async fn already_applied(
+        &self,
+        entities: &BTreeMap<Entity, Option<At>>,
+    ) -> Result<BTreeSet<Entity>, PipelineError> {
+        let mut by_kind: BTreeMap<Kind, Vec<(u32, At)>> = BTreeMap::new();
+        for (e, at) in entities {
+            if let Some(at) = at {
+                let (kind, id) = parts(*e);
+                by_kind.entry(kind).or_default().push((id, *at));
+            }
+        }
+        let mut out = BTreeSet::new();
+        for (kind, list) in by_kind {
+            let ids: Vec<i64> = list.iter().map(|(id, _)| i64::from(*id)).collect();
+            let t = self.targets;
+            let held = match (kind, &t.catalog, &t.customers, &t.orders) {
+                (Kind::Product, Some(c), _, _) => c.product_positions(&ids).await?,
+                (Kind::Category, Some(c), _, _) => c.category_positions(&ids).await?,
+                (Kind::Customer, _, Some(c), _) => c.positions(&ids).await?,
+                (Kind::Order, _, _, Some(o)) => o.positions(&ids).await?,
+                _ => continue,
+            };
+            let held: HashMap<i64, At> = held.into_iter().collect();
+            for (id, change) in list {
+                if held.get(&i64::from(id)).is_some_and(|h| *h > change) {
+                    out.insert(entity_of(kind, id));
                 }
             }
         }
@@ -420,14 +481,22 @@ impl<'a> Writer<'a> {
                 None => break (reads, reached),
             }
         };
-        let entities = self.entities(&mut reads, &batch.touched).await?;
+        let mut entities = self
+            .entities(&mut reads, &batch.touched, &batch.latest)
+            .await?;
+        let skip = self.already_applied(&entities).await?;
+        entities.retain(|e, _| !skip.contains(e));
         let mut batches = self.begin().await?;
         let mut dead_letters = 0;
         // An undecodable event's entity is read again like any other (its state comes from
         // Magento, not from the event); the event is kept as a dead letter of that entity.
         for (touch, why) in &batch.noted {
             let one = BTreeSet::from([*touch]);
-            for entity in self.entities(&mut reads, &one).await? {
+            for entity in self
+                .entities(&mut reads, &one, &batch.latest)
+                .await?
+                .into_keys()
+            {
                 let note = format!("{why}; the entity was read again from Magento in this batch");
                 batches
                     .dead_letter(self.name, entity, &checkpoint, &note)
@@ -438,7 +507,7 @@ impl<'a> Writer<'a> {
         // Entities of a kind are read a few hundred at a time, in a few queries; when one of
         // them cannot be read, that piece is read one by one to find which.
         let mut by_kind: std::collections::BTreeMap<Kind, Vec<u32>> = Default::default();
-        for e in &entities {
+        for e in entities.keys() {
             let (kind, id) = parts(*e);
             by_kind.entry(kind).or_default().push(id);
         }
@@ -512,6 +581,7 @@ impl<'a> Writer<'a> {
             transactions: batch.transactions,
             changes: batch.changes,
             entities: entities.len() as u64,
+            skipped: skip.len() as u64,
             checkpoint: Some(checkpoint),
             source_ts_ms: batch.source_ts_ms,
             dead_letters,
@@ -845,7 +915,13 @@ pub async fn run_kafka(
             }
             batch.changes += 1;
             *batch.tables.entry(c.source.table.clone()).or_default() += 1;
-            batch.touched.extend(touched(c, staged));
+            let at = At::from_binlog(&c.source.file, c.source.pos);
+            for t in touched(c, staged) {
+                if let Some(at) = at {
+                    note(&mut batch.latest, t, at);
+                }
+                batch.touched.insert(t);
+            }
             batch.source_ts_ms = batch.source_ts_ms.max(c.source.ts_ms);
             if let Some(p) = At::from_binlog(&c.source.file, c.source.pos) {
                 // Past the event: a snapshot position beyond it is past its transaction's end.
@@ -864,7 +940,14 @@ pub async fn run_kafka(
                 // No entity of a service: the dead-letter topic holds it.
                 continue;
             }
+            // Its position counts like a decoded change's (an entity whose undecodable change
+            // is newer than what its service holds is read again); without one, it is read.
+            let at = At::from_binlog(&c.source.file, c.source.pos).unwrap_or(At {
+                file: u64::MAX,
+                offset: u64::MAX,
+            });
             for t in touches {
+                note(&mut batch.latest, t, at);
                 batch.touched.insert(t);
                 batch.noted.push((t, why.clone()));
             }

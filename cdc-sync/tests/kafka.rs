@@ -385,6 +385,136 @@ async fn debezium_events_on_kafka_reach_the_services() {
 
     stop.send(()).expect("stop");
     running.await.expect("task").expect("pipeline");
+
+    // Every record again, through a new consumer group (a replay; also what a product save looks
+    // like once its tables' topics arrive one after another): the services hold every entity as
+    // of a snapshot past its changes — product 30's undecodable one included — so none is read
+    // again from Magento.
+    let totals = std::sync::Arc::new(std::sync::Mutex::new((0u64, 0u64, 0u64)));
+    let replay = |group: &str, options: &Options| {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let kafka = KafkaOptions {
+            brokers: brokers.clone(),
+            group: group.into(),
+            topics: format!("^m2\\.{db}\\..*"),
+            dead_letter_topic: "m2.dlq".into(),
+            format: Format {
+                schemas: false,
+                decimal_strings: false,
+            },
+        };
+        let (options, targets, totals) = (options.clone(), synced.targets.clone(), totals.clone());
+        let running = tokio::spawn(async move {
+            pipeline::run_kafka(
+                &options,
+                kafka,
+                &targets,
+                |a| {
+                    let mut t = totals.lock().expect("totals");
+                    t.0 += a.changes;
+                    t.1 += a.entities;
+                    t.2 += a.skipped;
+                },
+                async {
+                    let _ = stopped.await;
+                },
+            )
+            .await
+        });
+        (stop, running)
+    };
+    let options = Options {
+        source: dsn.clone(),
+        server_id: 1,
+        name: "kafka".into(),
+        start: None,
+        start_gtid: None,
+        namespace: ficus_id_map::DEFAULT_NAMESPACE,
+        admin: true,
+        batch_entities: 50,
+        max_wait: Duration::from_millis(100),
+    };
+    let (stop, running) = replay("ficus-replay", &options);
+    let decodable = produced as u64 - 1;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    // The workload touched 45 entities: products 1–40, customers 1–3, orders 1 and 2 (an
+    // entity in two batches counts twice).
+    let touched = 40 + 3 + 2;
+    while {
+        let t = *totals.lock().expect("totals");
+        t.0 < decodable || t.1 + t.2 < touched
+    } {
+        assert!(
+            !running.is_finished() && std::time::Instant::now() < deadline,
+            "the replay read {:?} of {decodable} changes",
+            totals.lock().expect("totals")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (changes, read_again, skipped) = *totals.lock().expect("totals");
+    assert_eq!(changes, decodable);
+    assert_eq!(read_again, 0, "{skipped} skipped");
+    assert!(skipped >= touched, "{skipped} skipped");
+    assert_eq!(synced.documents().await, want, "a replay changes nothing");
+
+    // A change newer than what the service holds is read again, on the same group.
+    conn.exec_drop(
+        "UPDATE catalog_product_entity_varchar SET value = 'After the replay' WHERE attribute_id = ? AND store_id = 0 AND entity_id = 5",
+        (name,),
+    )
+    .await
+    .expect("rename");
+    let change = loop {
+        let event = tokio::time::timeout(Duration::from_secs(20), connector.next())
+            .await
+            .expect("the binlog")
+            .expect("an event");
+        // (Other tests write other databases on the same server.)
+        if let Event::Change(c) = event
+            && c.source.db == db
+            && c.source.table == "catalog_product_entity_varchar"
+        {
+            break c;
+        }
+    };
+    let topic = format!("m2.{db}.catalog_product_entity_varchar");
+    let key = serde_json::json!({ "value_id": debezium_value(
+        ficus_cdc_sync::change::column(change.image().expect("image"), "value_id").expect("value_id"),
+        None,
+    ) })
+    .to_string();
+    producer
+        .send(
+            FutureRecord::to(&topic)
+                .key(&key)
+                .payload(&envelope(&change, &catalog).to_string()),
+            Duration::from_secs(5),
+        )
+        .await
+        .map_err(|(e, _)| e)
+        .expect("produce");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let renamed = synced
+            .documents()
+            .await
+            .into_iter()
+            .filter(|(kind, _, id, _)| kind == "product" && *id == 5)
+            // A store view may override the name; the store views that do not show the new one.
+            .any(|(_, _, _, doc)| doc.contains("After the replay"));
+        if renamed {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "product 5 not renamed; {:?}",
+            totals.lock().expect("totals")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(totals.lock().expect("totals").1, 1, "product 5 read again");
+    stop.send(()).expect("stop");
+    running.await.expect("task").expect("pipeline");
     drop(conn);
     pool.disconnect().await.expect("disconnect");
     synced.drop().await;

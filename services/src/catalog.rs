@@ -588,6 +588,24 @@ impl Catalog {
         Ok(written)
     }
 
+    /// The position each product of `legacy_ids` that the service holds (or holds a tombstone
+    /// of) was last written at: its documents show Magento as of that position. cdc-sync skips
+    /// re-reading an entity whose changes all lie before it.
+    pub async fn product_positions(
+        &self,
+        legacy_ids: &[i64],
+    ) -> Result<Vec<(i64, Position)>, Error> {
+        PRODUCTS.positions(&self.pool, legacy_ids).await
+    }
+
+    /// [`Catalog::product_positions`] of categories.
+    pub async fn category_positions(
+        &self,
+        legacy_ids: &[i64],
+    ) -> Result<Vec<(i64, Position)>, Error> {
+        CATEGORIES.positions(&self.pool, legacy_ids).await
+    }
+
     /// Deletes a product (every store view) as of `at`, leaving a tombstone so that older
     /// upserts arriving later are ignored. A delete older than the product's newest change is
     /// ignored.

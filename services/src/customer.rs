@@ -253,6 +253,13 @@ impl Customers {
         Ok(store::applied(written))
     }
 
+    /// The position each customer of `legacy_ids` that the service holds (or holds a tombstone
+    /// of) was last written at: its documents show Magento as of that position. cdc-sync skips
+    /// re-reading an entity whose changes all lie before it.
+    pub async fn positions(&self, legacy_ids: &[i64]) -> Result<Vec<(i64, Position)>, Error> {
+        CUSTOMERS.positions(&self.pool, legacy_ids).await
+    }
+
     /// Deletes a customer as of `at`, leaving a tombstone.
     pub async fn delete_customer(
         &self,

@@ -340,6 +340,13 @@ impl Orders {
         Ok(store::applied(written))
     }
 
+    /// The position each order of `legacy_ids` that the service holds (or holds a tombstone
+    /// of) was last written at: its documents show Magento as of that position. cdc-sync skips
+    /// re-reading an entity whose changes all lie before it.
+    pub async fn positions(&self, legacy_ids: &[i64]) -> Result<Vec<(i64, Position)>, Error> {
+        ORDERS.positions(&self.pool, legacy_ids).await
+    }
+
     /// Deletes an order as of `at`, leaving a tombstone.
     pub async fn delete_order(
         &self,

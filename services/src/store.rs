@@ -212,6 +212,36 @@ impl Ledger {
         Ok(!deleted)
     }
 
+    /// The position each entity of `legacy_ids` the service holds (or holds a tombstone of) was
+    /// last written at: every view of it shows Magento as of that position.
+    pub(crate) async fn positions(
+        &self,
+        pool: &PgPool,
+        legacy_ids: &[i64],
+    ) -> Result<Vec<(i64, Position)>, Error> {
+        let sql = format!(
+            "SELECT legacy_id, source_file, source_offset FROM {} WHERE legacy_id = ANY($1)",
+            self.entity
+        );
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(legacy_ids)
+            .fetch_all(pool)
+            .await
+            .map_err(db(self.service, "read positions"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, file, offset)| {
+                (
+                    id,
+                    Position {
+                        file: file as u64,
+                        offset: offset as u64,
+                    },
+                )
+            })
+            .collect())
+    }
+
     /// Deletes the entity (every view) as of `at`, leaving a tombstone; a delete older than the
     /// entity's newest change is ignored.
     pub(crate) async fn remove(
