@@ -16,9 +16,15 @@
 //! schemas, `decimal.handling.mode=string`), and the time is from the first record produced until
 //! the catalog's checkpoint has passed the transaction; the lag part is not run.
 //!
+//! With `BENCH_WORKLOAD=save` each round's transaction changes eight attributes of each of
+//! `BENCH_PRODUCTS` products (default 5,000: 40,000 row events) — name, URL key, layout
+//! container, price, status, visibility, tax class and stock status, a row of its own each, as an
+//! edit in Magento's admin writes them — instead of the name and the price of 20,000.
+//!
 //! ```sh
 //! cargo bench -p ficus-cdc-sync --bench pipeline
 //! BENCH_SOURCE=kafka cargo bench -p ficus-cdc-sync --bench pipeline
+//! BENCH_SOURCE=kafka BENCH_WORKLOAD=save cargo bench -p ficus-cdc-sync --bench pipeline
 //! ```
 
 use std::time::{Duration, Instant};
@@ -63,38 +69,108 @@ async fn wait_for(targets: &Targets, until: ficus_services::Position) {
     }
 }
 
-/// Produces the row events of one throughput round (the names and prices of products
-/// `1..=products`, as the transaction left them) the way Debezium's MariaDB connector writes
-/// them: JSON without schemas, decimals as strings, one topic per table, keyed by `value_id`.
-#[allow(clippy::too_many_arguments)]
+/// The id of product attribute `code`.
+async fn attribute_id(pool: &mysql_async::Pool, code: &str) -> u32 {
+    let mut c = pool.get_conn().await.expect("conn");
+    c.exec_first(
+        "SELECT a.attribute_id FROM eav_attribute a JOIN eav_entity_type t USING (entity_type_id)
+         WHERE t.entity_type_code = 'catalog_product' AND a.attribute_code = ?",
+        (code,),
+    )
+    .await
+    .expect("attribute")
+    .expect("exists")
+}
+
+/// One attribute a throughput round changes for every product: its value table and id, the
+/// SQL expression that gives the new value (of `value`, `entity_id` and the round), and whether
+/// Debezium prints it as a JSON number (integers) or a string (text, and decimals in
+/// `decimal.handling.mode=string`).
+struct Changed {
+    table: &'static str,
+    attribute: u32,
+    set: String,
+    number: bool,
+}
+
+/// What a round changes: `narrow` (the default) the name and the price; `save` the eight
+/// attributes an edit in Magento's admin typically writes at once (name, URL key, layout
+/// container, price, status, visibility, tax class, stock status), each a row of its own.
+async fn workload(which: &str, round: u64, pool: &mysql_async::Pool) -> Vec<Changed> {
+    let attribute = |code: &'static str| attribute_id(pool, code);
+    let mut out = vec![
+        Changed {
+            table: "catalog_product_entity_varchar",
+            attribute: attribute("name").await,
+            set: format!("CONCAT('Round {round} ', entity_id)"),
+            number: false,
+        },
+        Changed {
+            table: "catalog_product_entity_decimal",
+            attribute: attribute("price").await,
+            set: "value + 1".into(),
+            number: false,
+        },
+    ];
+    if which == "save" {
+        let more: [(&str, &str, &str, bool); 6] = [
+            (
+                "catalog_product_entity_varchar",
+                "url_key",
+                "CONCAT('round-{round}-', entity_id)",
+                false,
+            ),
+            (
+                "catalog_product_entity_varchar",
+                "options_container",
+                "IF(value = 'container1', 'container2', 'container1')",
+                false,
+            ),
+            ("catalog_product_entity_int", "status", "3 - value", true),
+            (
+                "catalog_product_entity_int",
+                "visibility",
+                "IF(value = 4, 2, 4)",
+                true,
+            ),
+            (
+                "catalog_product_entity_int",
+                "tax_class_id",
+                "IF(value = 2, 0, 2)",
+                true,
+            ),
+            (
+                "catalog_product_entity_int",
+                "quantity_and_stock_status",
+                "1 - value",
+                true,
+            ),
+        ];
+        for (table, code, set, number) in more {
+            out.push(Changed {
+                table,
+                attribute: attribute(code).await,
+                set: set.replace("{round}", &round.to_string()),
+                number,
+            });
+        }
+    }
+    out
+}
+
+/// Produces the row events of one throughput round (the changed values of products
+/// `1..=products`, as the transaction left them, in the transaction's order: table by table) the
+/// way Debezium's MariaDB connector writes them: JSON without schemas, decimals as strings, one
+/// topic per table, keyed by `value_id`.
 async fn produce(
     producer: &rdkafka::producer::FutureProducer,
     db: &str,
     at: &(String, u64),
     round: u64,
     products: u64,
-    name: u32,
-    price: u32,
+    changed: &[Changed],
     conn: &mut mysql_async::Conn,
 ) -> usize {
-    let rows: Vec<(u64, u64, String, String)> = conn
-        .exec(
-            "SELECT v.value_id, v.entity_id, v.value, CAST(d.value AS CHAR) FROM catalog_product_entity_varchar v
-             JOIN catalog_product_entity_decimal d ON d.entity_id = v.entity_id AND d.store_id = 0 AND d.attribute_id = ?
-             WHERE v.attribute_id = ? AND v.store_id = 0 AND v.entity_id <= ? ORDER BY v.entity_id",
-            (price, name, products),
-        )
-        .await
-        .expect("rows");
-    let value_ids: Vec<(u64, u64)> = conn
-        .exec(
-            "SELECT entity_id, value_id FROM catalog_product_entity_decimal
-             WHERE attribute_id = ? AND store_id = 0 AND entity_id <= ?",
-            (price, products),
-        )
-        .await
-        .expect("decimal ids");
-    let decimal_id: std::collections::HashMap<u64, u64> = value_ids.into_iter().collect();
     let source = |table: &str, row: usize| {
         serde_json::json!({
             "version": "3.2.0.Final", "connector": "mariadb", "name": "m2", "ts_ms": 0,
@@ -102,27 +178,33 @@ async fn produce(
             "file": at.0, "pos": at.1 - 1, "row": row, "thread": null, "query": null
         })
     };
-    let mut deliveries = Vec::with_capacity(rows.len() * 2);
-    for (i, (value_id, entity, value, amount)) in rows.iter().enumerate() {
-        let varchar = serde_json::json!({
-            "before": null,
-            "after": {"value_id": value_id, "attribute_id": name, "store_id": 0, "entity_id": entity, "value": value},
-            "source": source("catalog_product_entity_varchar", 2 * i),
-            "op": "u", "ts_ms": round
-        });
-        let id = decimal_id.get(entity).copied().unwrap_or_default();
-        let decimal = serde_json::json!({
-            "before": null,
-            "after": {"value_id": id, "attribute_id": price, "store_id": 0, "entity_id": entity, "value": amount},
-            "source": source("catalog_product_entity_decimal", 2 * i + 1),
-            "op": "u", "ts_ms": round
-        });
-        for (table, key, body) in [
-            ("catalog_product_entity_varchar", value_id, varchar),
-            ("catalog_product_entity_decimal", &id, decimal),
-        ] {
-            let topic = format!("m2.{db}.{table}");
-            let key = format!("{{\"value_id\":{key}}}");
+    let mut deliveries = Vec::new();
+    for c in changed {
+        let rows: Vec<(u64, u64, String)> = conn
+            .exec(
+                format!(
+                    "SELECT value_id, entity_id, CAST(value AS CHAR) FROM {}
+                     WHERE attribute_id = ? AND store_id = 0 AND entity_id <= ? ORDER BY entity_id",
+                    c.table
+                ),
+                (c.attribute, products),
+            )
+            .await
+            .expect("rows");
+        let topic = format!("m2.{db}.{}", c.table);
+        for (value_id, entity, value) in rows {
+            let value = if c.number {
+                serde_json::json!(value.parse::<i64>().expect("an integer"))
+            } else {
+                serde_json::json!(value)
+            };
+            let body = serde_json::json!({
+                "before": null,
+                "after": {"value_id": value_id, "attribute_id": c.attribute, "store_id": 0, "entity_id": entity, "value": value},
+                "source": source(c.table, deliveries.len()),
+                "op": "u", "ts_ms": round
+            });
+            let key = format!("{{\"value_id\":{value_id}}}");
             let payload = body.to_string();
             let record = rdkafka::producer::FutureRecord::to(&topic)
                 .key(&key)
@@ -148,7 +230,9 @@ async fn produce(
 #[tokio::main]
 async fn main() {
     let profile = std::env::var("BENCH_PROFILE").unwrap_or_else(|_| "medium".into());
-    let products = env("BENCH_PRODUCTS", 20_000);
+    let save = std::env::var("BENCH_WORKLOAD").is_ok_and(|w| w == "save");
+    // 40,000 row events a round either way.
+    let products = env("BENCH_PRODUCTS", if save { 5_000 } else { 20_000 });
     let rate = env("BENCH_RATE", 2_000);
     let seconds = env("BENCH_SECONDS", 20);
     let t = Instant::now();
@@ -210,7 +294,7 @@ async fn main() {
         start_gtid: None,
         namespace: ficus_id_map::DEFAULT_NAMESPACE,
         admin: true,
-        batch_entities: 500,
+        batch_entities: env("BENCH_BATCH", 500) as usize,
         max_wait: Duration::from_millis(50),
     };
     let kafka = std::env::var("BENCH_SOURCE").is_ok_and(|s| s == "kafka");
@@ -251,6 +335,7 @@ async fn main() {
         for table in [
             "catalog_product_entity_varchar",
             "catalog_product_entity_decimal",
+            "catalog_product_entity_int",
         ] {
             producer
                 .send(
@@ -285,23 +370,9 @@ async fn main() {
 
     let pool = mysql_async::Pool::new(magento.as_str());
     let mut conn = pool.get_conn().await.expect("magento");
-    let attribute = |code: &'static str| {
-        let pool = pool.clone();
-        async move {
-            let mut c = pool.get_conn().await.expect("conn");
-            let id: u32 = c
-                .exec_first(
-                    "SELECT a.attribute_id FROM eav_attribute a JOIN eav_entity_type t USING (entity_type_id)
-                     WHERE t.entity_type_code = 'catalog_product' AND a.attribute_code = ?",
-                    (code,),
-                )
-                .await
-                .expect("attribute")
-                .expect("exists");
-            id
-        }
-    };
-    let (name, price) = (attribute("name").await, attribute("price").await);
+    let name = attribute_id(&pool, "name").await;
+    let which = std::env::var("BENCH_WORKLOAD").unwrap_or_else(|_| "narrow".into());
+    let columns = workload(&which, 0, &pool).await.len() as u64;
     if !kafka {
         wait_for(&targets, position(&master(&mut conn).await)).await;
     }
@@ -316,46 +387,42 @@ async fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "throughput: one transaction of {} row events ({products} products × name and price)",
-        2 * products
+        "throughput ({which} workload): one transaction of {} row events ({products} products × {columns} attributes)",
+        columns * products
     );
     for round in 1..=3 {
         let counted = entity_counts
             .each_ref()
             .map(|c| c.load(std::sync::atomic::Ordering::Relaxed));
         let before = master(&mut conn).await;
+        let changed = workload(&which, round, &pool).await;
         conn.query_drop("START TRANSACTION").await.expect("begin");
-        conn.exec_drop(
-            "UPDATE catalog_product_entity_varchar SET value = CONCAT(?, entity_id)
-             WHERE attribute_id = ? AND store_id = 0 AND entity_id <= ?",
-            (format!("Round {round} "), name, products),
-        )
-        .await
-        .expect("names");
-        conn.exec_drop(
-            "UPDATE catalog_product_entity_decimal SET value = value + 1
-             WHERE attribute_id = ? AND store_id = 0 AND entity_id <= ?",
-            (price, products),
-        )
-        .await
-        .expect("prices");
+        for c in &changed {
+            conn.exec_drop(
+                format!(
+                    "UPDATE {} SET value = {} WHERE attribute_id = ? AND store_id = 0 AND entity_id <= ?",
+                    c.table, c.set
+                ),
+                (c.attribute, products),
+            )
+            .await
+            .expect("update");
+        }
         conn.query_drop("COMMIT").await.expect("commit");
         let mut committed = Instant::now();
         let after = master(&mut conn).await;
         if kafka {
             // Debezium's part: the transaction's row events, produced after its commit.
             committed = Instant::now();
-            let produced = produce(
-                &producer, &db, &after, round, products, name, price, &mut conn,
-            )
-            .await;
+            let produced =
+                produce(&producer, &db, &after, round, products, &changed, &mut conn).await;
             eprintln!(
                 "  round {round}: {produced} records produced in {:.2} s",
                 committed.elapsed().as_secs_f64()
             );
         }
         if kafka {
-            let want = round * 2 * products;
+            let want = round * columns * products;
             while changes_applied.load(std::sync::atomic::Ordering::Relaxed) < want {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
@@ -383,7 +450,7 @@ async fn main() {
             .status()
             .expect("mariadb-binlog");
         let reference = started.elapsed().as_secs_f64();
-        let events = 2.0 * products as f64;
+        let events = (columns * products) as f64;
         println!(
             "  round {round}: applied in {applied:.2} s = {:.0} row events/s ({:.0} products/s); mariadb-binlog -v read them in {reference:.2} s ({}); ratio {:.2}",
             events / applied,

@@ -25,6 +25,7 @@ pub struct Metrics {
     transactions: AtomicU64,
     changes: AtomicU64,
     entities: AtomicU64,
+    skipped: AtomicU64,
     batches: AtomicU64,
     restarts: AtomicU64,
     dead_letters: AtomicU64,
@@ -59,6 +60,7 @@ impl Metrics {
         self.transactions.fetch_add(a.transactions, Relaxed);
         self.changes.fetch_add(a.changes, Relaxed);
         self.entities.fetch_add(a.entities, Relaxed);
+        self.skipped.fetch_add(a.skipped, Relaxed);
         self.batches.fetch_add(1, Relaxed);
         self.dead_letters.fetch_add(a.dead_letters, Relaxed);
         {
@@ -138,6 +140,12 @@ impl Metrics {
             "counter",
             "Entities read again and written to the services.",
             count(&self.entities),
+        );
+        metric(
+            "ficus_cdc_entities_skipped_total",
+            "counter",
+            "Entities touched but not read again: their service held them past the batch's changes.",
+            count(&self.skipped),
         );
         metric(
             "ficus_cdc_batches_total",
