@@ -7,7 +7,7 @@
 use ficus_cdc_sync::binlog::{BinlogSource, Event, Position};
 use ficus_cdc_sync::{Catalog, Change, Op};
 use ficus_id_map::magento::MagentoDsn;
-use ficus_magento_fixture::testing::{db_name, drop_magento, mysql_server};
+use ficus_magento_fixture::testing::{drop_magento, empty_database, mysql_server};
 use mysql_async::prelude::Queryable;
 
 const TABLE: &str = "CREATE TABLE t (
@@ -85,17 +85,10 @@ async fn read(source: &mut BinlogSource, db: &str, n: usize) -> (Vec<Change>, Ve
 
 #[tokio::test]
 async fn the_binlog_source_reads_typed_changes_by_transaction() {
-    let db = db_name("binlog");
+    let (db, url) = empty_database("binlog").await;
     let server = mysql_server();
-    let url = format!("{server}/{db}");
     let admin = mysql_async::Pool::new(server.as_str());
     let mut conn = admin.get_conn().await.expect("connect");
-    conn.query_drop(format!("DROP DATABASE IF EXISTS {db}"))
-        .await
-        .expect("drop");
-    conn.query_drop(format!("CREATE DATABASE {db}"))
-        .await
-        .expect("create");
     conn.query_drop(format!("USE {db}")).await.expect("use");
     conn.query_drop(TABLE).await.expect("table");
     let catalog = Catalog::load(&mut conn, &db).await.expect("catalog");

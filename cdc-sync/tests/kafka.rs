@@ -295,9 +295,9 @@ async fn debezium_events_on_kafka_reach_the_services() {
         batch_entities: 50,
         max_wait: Duration::from_millis(100),
     };
-    let kafka = KafkaOptions {
+    let kafka_options = |group: &str| KafkaOptions {
         brokers: brokers.clone(),
-        group: "ficus-test".into(),
+        group: group.into(),
         topics: format!("^m2\\.{db}\\..*"),
         dead_letter_topic: "m2.dlq".into(),
         format: Format {
@@ -305,10 +305,11 @@ async fn debezium_events_on_kafka_reach_the_services() {
             decimal_strings: false,
         },
     };
+    let kafka = kafka_options("ficus-test");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let targets = synced.targets.clone();
+    let (run_options, targets) = (options.clone(), synced.targets.clone());
     let running = tokio::spawn(async move {
-        pipeline::run_kafka(&options, kafka, &targets, |_| {}, async {
+        pipeline::run_kafka(&run_options, kafka, &targets, |_| {}, async {
             let _ = stopped.await;
         })
         .await
@@ -391,50 +392,26 @@ async fn debezium_events_on_kafka_reach_the_services() {
     // of a snapshot past its changes — product 30's undecodable one included — so none is read
     // again from Magento.
     let totals = std::sync::Arc::new(std::sync::Mutex::new((0u64, 0u64, 0u64)));
-    let replay = |group: &str, options: &Options| {
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let kafka = KafkaOptions {
-            brokers: brokers.clone(),
-            group: group.into(),
-            topics: format!("^m2\\.{db}\\..*"),
-            dead_letter_topic: "m2.dlq".into(),
-            format: Format {
-                schemas: false,
-                decimal_strings: false,
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let kafka = kafka_options("ficus-replay");
+    let (targets, counted) = (synced.targets.clone(), totals.clone());
+    let running = tokio::spawn(async move {
+        pipeline::run_kafka(
+            &options,
+            kafka,
+            &targets,
+            |a| {
+                let mut t = counted.lock().expect("totals");
+                t.0 += a.changes;
+                t.1 += a.entities;
+                t.2 += a.skipped;
             },
-        };
-        let (options, targets, totals) = (options.clone(), synced.targets.clone(), totals.clone());
-        let running = tokio::spawn(async move {
-            pipeline::run_kafka(
-                &options,
-                kafka,
-                &targets,
-                |a| {
-                    let mut t = totals.lock().expect("totals");
-                    t.0 += a.changes;
-                    t.1 += a.entities;
-                    t.2 += a.skipped;
-                },
-                async {
-                    let _ = stopped.await;
-                },
-            )
-            .await
-        });
-        (stop, running)
-    };
-    let options = Options {
-        source: dsn.clone(),
-        server_id: 1,
-        name: "kafka".into(),
-        start: None,
-        start_gtid: None,
-        namespace: ficus_id_map::DEFAULT_NAMESPACE,
-        admin: true,
-        batch_entities: 50,
-        max_wait: Duration::from_millis(100),
-    };
-    let (stop, running) = replay("ficus-replay", &options);
+            async {
+                let _ = stopped.await;
+            },
+        )
+        .await
+    });
     let decodable = produced as u64 - 1;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     // The workload touched 45 entities: products 1–40, customers 1–3, orders 1 and 2 (an

@@ -841,22 +841,15 @@ async fn rest(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ficus_magento_fixture::testing::{db_name, mysql_server};
+    use ficus_magento_fixture::testing::{empty_database, mysql_server};
 
     /// Wire connections paired with a snapshot see exactly the snapshot's rows while another
     /// connection keeps committing: the claim the two-connection scan rests on.
     #[tokio::test]
     async fn paired_snapshots_see_the_same_rows_under_writes() {
-        let db = db_name("xpair");
+        let (db, url) = empty_database("xpair").await;
         let admin = mysql_async::Opts::from_url(&mysql_server()).expect("opts");
         let mut c = Conn::new(admin).await.expect("connect");
-        c.query_drop(format!("DROP DATABASE IF EXISTS {db}"))
-            .await
-            .expect("drop");
-        c.query_drop(format!("CREATE DATABASE {db}"))
-            .await
-            .expect("create");
-        let url = format!("{}/{db}", mysql_server());
         let mut w = Conn::new(mysql_async::Opts::from_url(&url).expect("o"))
             .await
             .expect("writer");

@@ -849,15 +849,9 @@ mod tests {
     #[tokio::test]
     async fn binary_rows_are_the_text_rows() {
         use mysql_async::prelude::Queryable;
-        let db = ficus_magento_fixture::testing::db_name("xwirebin");
+        let (db, _) = ficus_magento_fixture::testing::empty_database("xwirebin").await;
         let opts = server();
         let mut conn = mysql_async::Conn::new(opts.clone()).await.expect("connect");
-        conn.query_drop(format!("DROP DATABASE IF EXISTS {db}"))
-            .await
-            .expect("drop");
-        conn.query_drop(format!("CREATE DATABASE {db}"))
-            .await
-            .expect("create");
         conn.query_drop(format!(
             "CREATE TABLE {db}.t (id INT UNSIGNED PRIMARY KEY, a SMALLINT UNSIGNED, b TINYINT, \
              c INT, d BIGINT, e BIGINT UNSIGNED, f DECIMAL(20,6), g VARCHAR(20), h TEXT, \

@@ -17,6 +17,24 @@ pub fn db_name(test: &str) -> String {
     format!("ficus_t_{test}_{}", std::process::id())
 }
 
+/// Creates an empty database named after `test` (dropped first if a killed run left it);
+/// returns its name and its DSN.
+///
+/// # Panics
+/// If the server refuses.
+pub async fn empty_database(test: &str) -> (String, String) {
+    let db = db_name(test);
+    let opts = mysql_async::Opts::from_url(&mysql_server()).expect("opts");
+    let mut conn = mysql_async::Conn::new(opts).await.expect("connect");
+    for sql in ["DROP DATABASE IF EXISTS", "CREATE DATABASE"] {
+        conn.query_drop(format!("{sql} {}", quote_ident(&db)))
+            .await
+            .expect(sql);
+    }
+    let url = format!("{}/{db}", mysql_server());
+    (db, url)
+}
+
 /// Generates a store into a fresh database named after `test`; returns its DSN.
 ///
 /// # Panics
