@@ -227,6 +227,18 @@ async fn produce(
     n
 }
 
+/// Counts a batch into [entities read, skipped, batches, batches that read, their µs].
+fn tally(counts: &[std::sync::atomic::AtomicU64; 5], a: &pipeline::Applied) {
+    use std::sync::atomic::Ordering::Relaxed;
+    counts[0].fetch_add(a.entities, Relaxed);
+    counts[1].fetch_add(a.skipped, Relaxed);
+    counts[2].fetch_add(1, Relaxed);
+    if a.entities > 0 {
+        counts[3].fetch_add(1, Relaxed);
+        counts[4].fetch_add((a.apply_seconds * 1e6) as u64, Relaxed);
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let profile = std::env::var("BENCH_PROFILE").unwrap_or_else(|_| "medium".into());
@@ -296,6 +308,7 @@ async fn main() {
         admin: true,
         batch_entities: env("BENCH_BATCH", 500) as usize,
         max_wait: Duration::from_millis(50),
+        lanes: env("BENCH_LANES", 2) as usize,
     };
     let kafka = std::env::var("BENCH_SOURCE").is_ok_and(|s| s == "kafka");
     let db = magento.rsplit('/').next().expect("db").to_owned();
@@ -308,11 +321,11 @@ async fn main() {
     // with the first batch).
     let changes_applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let changes_seen = changes_applied.clone();
-    // Entities read again and written, and entities skipped (already held past their changes).
-    let entity_counts = std::sync::Arc::new([
-        std::sync::atomic::AtomicU64::new(0),
-        std::sync::atomic::AtomicU64::new(0),
-    ]);
+    // Entities read again and written, entities skipped (already held past their changes),
+    // batches, batches that read entities, and the time spent applying those (µs).
+    let entity_counts = std::sync::Arc::new(std::array::from_fn::<_, 5, _>(|_| {
+        std::sync::atomic::AtomicU64::new(0)
+    }));
     let entity_counts_seen = entity_counts.clone();
     let kafka_options = ficus_cdc_sync::kafka::KafkaOptions {
         brokers: brokers.clone(),
@@ -355,14 +368,12 @@ async fn main() {
         if kafka {
             let count = |a: &pipeline::Applied| {
                 changes_seen.fetch_add(a.changes, std::sync::atomic::Ordering::Relaxed);
-                entity_counts_seen[0].fetch_add(a.entities, std::sync::atomic::Ordering::Relaxed);
-                entity_counts_seen[1].fetch_add(a.skipped, std::sync::atomic::Ordering::Relaxed);
+                tally(&entity_counts_seen, a);
             };
             pipeline::run_kafka(&options, kafka_options, &run_targets, count, stopped).await
         } else {
             let count = |a: &pipeline::Applied| {
-                entity_counts_seen[0].fetch_add(a.entities, std::sync::atomic::Ordering::Relaxed);
-                entity_counts_seen[1].fetch_add(a.skipped, std::sync::atomic::Ordering::Relaxed);
+                tally(&entity_counts_seen, a);
             };
             pipeline::run(&options, &run_targets, count, stopped).await
         }
@@ -458,13 +469,16 @@ async fn main() {
             if status.success() { "ok" } else { "failed" },
             applied / reference
         );
-        let [read, skipped] = entity_counts
+        let [read, skipped, batches, reading, micros] = entity_counts
             .each_ref()
             .map(|c| c.load(std::sync::atomic::Ordering::Relaxed));
         println!(
-            "  round {round}: {} entities read again and written, {} skipped (already held past their changes)",
+            "  round {round}: {} entities read again and written, {} skipped (already held past their changes); {} batches, {} of them reading entities, in {:.2} s",
             read - counted[0],
-            skipped - counted[1]
+            skipped - counted[1],
+            batches - counted[2],
+            reading - counted[3],
+            (micros - counted[4]) as f64 / 1e6
         );
     }
 

@@ -16,6 +16,7 @@
 //! [batch]
 //! entities = 500              # entities touched before a batch is applied
 //! max_wait_ms = 100           # the longest a committed change waits
+//! lanes = 2                   # PostgreSQL transactions per service a batch is written through
 //!
 //! listen = "127.0.0.1:9184"   # /healthz and /metrics; FICUS_CDC_LISTEN
 //! ```
@@ -26,6 +27,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::binlog::Position;
+
+/// The most writing lanes a batch may use (each service's pool has 8 connections).
+pub const MAX_LANES: usize = 6;
 
 /// The whole file.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -107,6 +111,9 @@ pub struct BatchConfig {
     pub entities: Option<usize>,
     /// The longest a committed change waits before its batch is applied, in ms (default 100).
     pub max_wait_ms: Option<u64>,
+    /// PostgreSQL transactions per service a batch is written through at once (default 2, at
+    /// most 6: each service's pool has 8 connections).
+    pub lanes: Option<usize>,
 }
 
 /// Settings that cannot be used, named.
@@ -155,6 +162,8 @@ pub struct Settings {
     pub batch_entities: usize,
     /// The longest wait before a batch is applied.
     pub max_wait: Duration,
+    /// Writing lanes per service.
+    pub lanes: usize,
     /// `/healthz` and `/metrics`.
     pub listen: String,
     /// The checkpoints' name.
@@ -253,6 +262,12 @@ impl Config {
         if batch_entities == 0 {
             return Err(invalid("[batch] entities must be at least 1".into()));
         }
+        let lanes = self.batch.lanes.unwrap_or(2);
+        if !(1..=MAX_LANES).contains(&lanes) {
+            return Err(invalid(format!(
+                "[batch] lanes must be between 1 and {MAX_LANES}, not {lanes}"
+            )));
+        }
         let namespace = match &self.namespace {
             Some(n) => n
                 .parse()
@@ -269,6 +284,7 @@ impl Config {
             order: self.targets.order,
             batch_entities,
             max_wait: Duration::from_millis(self.batch.max_wait_ms.unwrap_or(100)),
+            lanes,
             listen: self.listen.unwrap_or_else(|| "127.0.0.1:9184".into()),
             name: self.name.unwrap_or_else(|| "binlog".into()),
             namespace,
@@ -371,6 +387,12 @@ mod tests {
             err("[source]\nmagento = \"mysql://h/m\"\nwat = 1\n").contains("unknown field `wat`")
         );
         assert!(err("[batch]\nentities = \"many\"\n").contains("invalid type"));
+        let base = "[source]\nmagento = \"mysql://h/m\"\n[targets]\norder = \"postgres://x\"\n";
+        assert!(
+            err(&format!("{base}[batch]\nlanes = 0\n")).contains("lanes must be between 1 and 6")
+        );
+        assert!(err(&format!("{base}[batch]\nlanes = 7\n")).contains("not 7"));
+        assert_eq!(ok.lanes, 2);
     }
 
     #[test]

@@ -274,6 +274,7 @@ pub fn options(s: &Settings) -> Options {
         admin: s.admin,
         batch_entities: s.batch_entities,
         max_wait: s.max_wait,
+        lanes: s.lanes,
     }
 }
 

@@ -114,7 +114,7 @@ impl KafkaSource {
     /// Reads records until their changes touch `max` entities (`touches` says which a change
     /// touches, as the binlog source counts its batches), or `wait` after the first record.
     pub async fn batch(
-        &mut self,
+        &self,
         max: usize,
         wait: Duration,
         touches: impl Fn(&Change) -> Vec<crate::transform::Touch>,

@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ficus_eav_extract::Kind;
@@ -25,7 +26,7 @@ use ficus_services::{Batch as ServiceBatch, BatchTx, Checkpoint, DeadLetter, Pos
 
 use crate::binlog::{BinlogSource, Event, Position, SourceError};
 use crate::catalog::Catalog as Columns;
-use crate::kafka::{KafkaOptions, KafkaSource, KafkaSourceError};
+use crate::kafka::{KafkaBatch, KafkaOptions, KafkaSource, KafkaSourceError};
 use crate::transform::{Entity, Touch, touched};
 
 /// The services cdc-sync writes to; a service left out is not kept in sync.
@@ -61,6 +62,8 @@ pub struct Options {
     pub batch_entities: usize,
     /// The longest a committed change waits before its batch is applied.
     pub max_wait: Duration,
+    /// PostgreSQL transactions per service a batch is written through at once (at least 1).
+    pub lanes: usize,
 }
 
 /// Why the pipeline stopped.
@@ -93,6 +96,9 @@ pub enum PipelineError {
     /// Reading the table catalog.
     #[error("reading information_schema: {0}")]
     Catalog(mysql_async::Error),
+    /// A batch's reading or one of its writing lanes stopped, the other's error aside.
+    #[error("a batch stopped before every piece of it was written")]
+    Stopped,
     /// A position the write API cannot order.
     #[error("binlog file name {0:?} has no number")]
     BadFile(String),
@@ -376,6 +382,10 @@ struct Writer<'a> {
     name: &'a str,
     stores: Vec<String>,
     mappers: [Mapper; 4],
+    lanes: usize,
+    /// When a batch that writes nothing last recorded its position, where the position is not
+    /// the resume point (the Kafka source); `None`: every batch records it.
+    skips_recorded: Option<std::sync::Mutex<Instant>>,
 }
 
 impl<'a> Writer<'a> {
@@ -401,6 +411,8 @@ impl<'a> Writer<'a> {
                 mapper(Kind::Customer)?,
                 mapper(Kind::Order)?,
             ],
+            lanes: options.lanes,
+            skips_recorded: None,
         })
     }
 
@@ -487,10 +499,23 @@ impl<'a> Writer<'a> {
         {
             let skip = self.already_applied(&entities).await?;
             if skip.len() == entities.len() {
-                self.begin()
-                    .await?
-                    .commit(Some((self.name, &checkpoint)))
-                    .await?;
+                // Nothing to write. Where the position is not the resume point (Kafka's
+                // committed offsets are), it is recorded at most once a second.
+                let due = match &self.skips_recorded {
+                    None => true,
+                    Some(last) => last
+                        .lock()
+                        .is_ok_and(|t| t.elapsed() >= SKIPS_RECORDED_EVERY),
+                };
+                if due {
+                    self.begin()
+                        .await?
+                        .commit(Some((self.name, &checkpoint)))
+                        .await?;
+                    if let Some(Ok(mut last)) = self.skips_recorded.as_ref().map(|l| l.lock()) {
+                        *last = Instant::now();
+                    }
+                }
                 return Ok(Applied {
                     transactions: batch.transactions,
                     changes: batch.changes,
@@ -526,10 +551,9 @@ impl<'a> Writer<'a> {
             .await?;
         let skip = self.already_applied(&entities).await?;
         entities.retain(|e, _| !skip.contains(e));
-        let mut batches = self.begin().await?;
-        let mut dead_letters = 0;
         // An undecodable event's entity is read again like any other (its state comes from
         // Magento, not from the event); the event is kept as a dead letter of that entity.
+        let mut noted = Vec::new();
         for (touch, why) in &batch.noted {
             let one = BTreeSet::from([*touch]);
             for entity in self
@@ -538,85 +562,28 @@ impl<'a> Writer<'a> {
                 .into_keys()
             {
                 let note = format!("{why}; the entity was read again from Magento in this batch");
-                batches
-                    .dead_letter(self.name, entity, &checkpoint, &note)
-                    .await?;
-                dead_letters += 1;
+                noted.push((entity, note));
             }
         }
-        // Entities of a kind are read a few hundred at a time, in a few queries; when one of
-        // them cannot be read, that piece is read one by one to find which.
-        let mut by_kind: std::collections::BTreeMap<Kind, Vec<u32>> = Default::default();
+        // Entities of a kind are read a few hundred at a time (a piece), in a few queries.
+        let mut by_kind: BTreeMap<Kind, Vec<u32>> = BTreeMap::new();
         for e in entities.keys() {
             let (kind, id) = parts(*e);
             by_kind.entry(kind).or_default().push(id);
         }
-        let stores: Vec<&str> = self.stores.iter().map(String::as_str).collect();
-        for (kind, ids) in by_kind {
-            for piece in ids.chunks(PIECE) {
-                let read = match reads.documents(kind, piece, &stores).await {
-                    Ok(docs) => {
-                        let mut by_id: std::collections::HashMap<u32, Vec<String>> =
-                            Default::default();
-                        for (id, _, doc) in docs {
-                            by_id.entry(id).or_default().push(doc);
-                        }
-                        Some(by_id)
-                    }
-                    Err(e) => {
-                        let e = PipelineError::from(e);
-                        if !e.is_poison() {
-                            return Err(e);
-                        }
-                        None
-                    }
-                };
-                // Products of a piece go in one statement set (as a back-fill loads them).
-                if let (Some(by_id), Kind::Product, Some(c)) =
-                    (&read, kind, batches.catalog.as_mut())
-                {
-                    let docs: Vec<String> = piece
-                        .iter()
-                        .flat_map(|id| by_id.get(id).into_iter().flatten().cloned())
-                        .collect();
-                    match c.upsert_products(&docs, at).await {
-                        Ok(_) => {
-                            for &id in piece.iter().filter(|id| !by_id.contains_key(id)) {
-                                c.delete_product(self.uuid(kind, id), id as u64, at).await?;
-                            }
-                            continue;
-                        }
-                        // A document refused: entity by entity below, to find it.
-                        Err((Some(_), _)) => {}
-                        Err((None, e)) => return Err(e.into()),
-                    }
-                }
-                for &id in piece {
-                    let entity = entity_of(kind, id);
-                    let result = match &read {
-                        Some(by_id) => {
-                            let docs = by_id.get(&id).map(Vec::as_slice).unwrap_or(&[]);
-                            self.write(&mut batches, entity, docs, at).await
-                        }
-                        None => match self.read(&mut reads, entity).await {
-                            Ok(docs) => self.write(&mut batches, entity, &docs, at).await,
-                            Err(e) => Err(e),
-                        },
-                    };
-                    match result {
-                        Ok(()) => {}
-                        Err(e) if e.is_poison() => {
-                            batches
-                                .dead_letter(self.name, entity, &checkpoint, &e.to_string())
-                                .await?;
-                            dead_letters += 1;
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-        }
-        batches.commit(Some((self.name, &checkpoint))).await?;
+        // A kind's entities are shared among the lanes even when they are fewer than a piece.
+        let pieces: Vec<(Kind, Vec<u32>)> = by_kind
+            .into_iter()
+            .flat_map(|(kind, ids)| {
+                let size = ids.len().div_ceil(self.lanes.max(1)).clamp(1, PIECE);
+                ids.chunks(size)
+                    .map(|piece| (kind, piece.to_vec()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let dead_letters = self
+            .write_in_lanes(reads, pieces, noted, at, &checkpoint)
+            .await?;
         Ok(Applied {
             transactions: batch.transactions,
             changes: batch.changes,
@@ -628,6 +595,187 @@ impl<'a> Writer<'a> {
             tables: batch.tables,
             apply_seconds: started.elapsed().as_secs_f64(),
         })
+    }
+
+    /// Writes `pieces` (and `noted`'s dead letters) through up to `lanes` PostgreSQL
+    /// transactions per service at once: the pieces are read one after another on the
+    /// snapshot's connection and handed round the lanes, so that while PostgreSQL writes one
+    /// piece, Magento reads the next and another lane writes a third. The lanes hold disjoint
+    /// entities. A lane commits as soon as it has written its pieces; the last one to finish
+    /// waits until every other lane has committed and then commits the checkpoint with its own
+    /// rows, so the checkpoint never passes a write that is not durable. A crash in between
+    /// replays the batch: the entities already committed are skipped (their position is past
+    /// the batch's changes) or written again unchanged. Returns the dead letters kept.
+    async fn write_in_lanes(
+        &self,
+        mut reads: SnapshotReads<'_>,
+        pieces: Vec<(Kind, Vec<u32>)>,
+        noted: Vec<(Entity, String)>,
+        at: At,
+        checkpoint: &Checkpoint,
+    ) -> Result<u64, PipelineError> {
+        let lanes = self.lanes.clamp(1, pieces.len().max(1));
+        let mut senders = Vec::with_capacity(lanes);
+        let mut receivers = Vec::with_capacity(lanes);
+        for _ in 0..lanes {
+            let (tx, rx) = tokio::sync::mpsc::channel::<Piece>(1);
+            senders.push(tx);
+            receivers.push(rx);
+        }
+        // How many pieces each lane must write before it may commit.
+        let expected: Vec<usize> = (0..lanes)
+            .map(|lane| (lane..pieces.len()).step_by(lanes).count())
+            .collect();
+        let stores: Vec<&str> = self.stores.iter().map(String::as_str).collect();
+        let reader = async move {
+            for (j, (kind, ids)) in pieces.into_iter().enumerate() {
+                let docs = self.read_piece(&mut reads, kind, &ids, &stores).await?;
+                if senders[j % lanes]
+                    .send(Piece { kind, ids, docs })
+                    .await
+                    .is_err()
+                {
+                    // That lane failed; its error is the batch's.
+                    break;
+                }
+            }
+            Ok::<(), PipelineError>(())
+        };
+        let finished = AtomicUsize::new(0);
+        let (committed, committed_rx) = tokio::sync::watch::channel(0usize);
+        let mut noted = Some(noted);
+        let writers = receivers
+            .into_iter()
+            .zip(expected)
+            .map(|(mut rx, expected)| {
+                // The first lane keeps the undecodable events' dead letters.
+                let noted = noted.take().unwrap_or_default();
+                let (finished, committed) = (&finished, &committed);
+                let mut committed_rx = committed_rx.clone();
+                async move {
+                    let mut batches = self.begin().await?;
+                    let mut dead_letters = 0;
+                    for (entity, note) in noted {
+                        batches
+                            .dead_letter(self.name, entity, checkpoint, &note)
+                            .await?;
+                        dead_letters += 1;
+                    }
+                    let mut written = 0;
+                    while written < expected {
+                        let Some(piece) = rx.recv().await else {
+                            // The reader failed: nothing of this lane is committed.
+                            return Err(PipelineError::Stopped);
+                        };
+                        dead_letters += self
+                            .write_piece(&mut batches, piece, at, checkpoint)
+                            .await?;
+                        written += 1;
+                    }
+                    if finished.fetch_add(1, Ordering::SeqCst) + 1 < lanes {
+                        batches.commit(None).await?;
+                        committed.send_modify(|n| *n += 1);
+                    } else {
+                        // Every other lane has written its pieces; their commits take no locks, so
+                        // this wait ends.
+                        if committed_rx.wait_for(|n| *n + 1 >= lanes).await.is_err() {
+                            return Err(PipelineError::Stopped);
+                        }
+                        batches.commit(Some((self.name, checkpoint))).await?;
+                    }
+                    Ok::<u64, PipelineError>(dead_letters)
+                }
+            });
+        let ((), dead) = tokio::try_join!(reader, futures_util::future::try_join_all(writers))?;
+        Ok(dead.into_iter().sum())
+    }
+
+    /// The documents of a piece of entities of `kind`, in a few queries; when one of them cannot
+    /// be read, the piece is read one by one to find which (its error in its place).
+    async fn read_piece(
+        &self,
+        reads: &mut SnapshotReads<'_>,
+        kind: Kind,
+        ids: &[u32],
+        stores: &[&str],
+    ) -> Result<Vec<Result<Vec<String>, PipelineError>>, PipelineError> {
+        match reads.documents(kind, ids, stores).await {
+            Ok(docs) => {
+                let mut by_id: HashMap<u32, Vec<String>> = HashMap::new();
+                for (id, _, doc) in docs {
+                    by_id.entry(id).or_default().push(doc);
+                }
+                Ok(ids
+                    .iter()
+                    .map(|id| Ok(by_id.remove(id).unwrap_or_default()))
+                    .collect())
+            }
+            Err(e) => {
+                let e = PipelineError::from(e);
+                if !e.is_poison() {
+                    return Err(e);
+                }
+                let mut out = Vec::with_capacity(ids.len());
+                for &id in ids {
+                    match self.read(reads, entity_of(kind, id)).await {
+                        Ok(docs) => out.push(Ok(docs)),
+                        Err(e) if e.is_poison() => out.push(Err(e)),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// Writes a piece read from Magento to its service in `b`; returns the entities kept as dead
+    /// letters (a document the write API refuses, a value that does not parse).
+    async fn write_piece(
+        &self,
+        b: &mut Batches<'_>,
+        piece: Piece,
+        at: At,
+        checkpoint: &Checkpoint,
+    ) -> Result<u64, PipelineError> {
+        let Piece { kind, ids, docs } = piece;
+        // Products of a piece go in one statement set (as a back-fill loads them).
+        if let (Kind::Product, Some(c)) = (kind, b.catalog.as_mut())
+            && docs.iter().all(Result::is_ok)
+        {
+            let all: Vec<String> = docs.iter().flatten().flatten().cloned().collect();
+            match c.upsert_products(&all, at).await {
+                Ok(_) => {
+                    for (&id, d) in ids.iter().zip(&docs) {
+                        if d.as_ref().is_ok_and(Vec::is_empty) {
+                            c.delete_product(self.uuid(kind, id), id as u64, at).await?;
+                        }
+                    }
+                    return Ok(0);
+                }
+                // A document refused (before anything was written): entity by entity below, to
+                // find it.
+                Err((Some(_), _)) => {}
+                Err((None, e)) => return Err(e.into()),
+            }
+        }
+        let mut dead_letters = 0;
+        for (id, docs) in ids.into_iter().zip(docs) {
+            let entity = entity_of(kind, id);
+            let result = match docs {
+                Ok(docs) => self.write(b, entity, &docs, at).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => {}
+                Err(e) if e.is_poison() => {
+                    b.dead_letter(self.name, entity, checkpoint, &e.to_string())
+                        .await?;
+                    dead_letters += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(dead_letters)
     }
 
     async fn begin(&self) -> Result<Batches<'a>, PipelineError> {
@@ -745,6 +893,17 @@ impl<'a> Writer<'a> {
 
 /// Entities read at a time.
 const PIECE: usize = 256;
+
+/// How often the Kafka source records the position of batches that write nothing.
+const SKIPS_RECORDED_EVERY: Duration = Duration::from_secs(1);
+
+/// A piece of entities of one kind read from Magento, for a lane to write.
+struct Piece {
+    kind: Kind,
+    ids: Vec<u32>,
+    /// Each entity's documents (none: it is gone), or why it cannot be read.
+    docs: Vec<Result<Vec<String>, PipelineError>>,
+}
 
 /// The entity of a kind and id.
 fn entity_of(kind: Kind, id: u32) -> Entity {
@@ -926,90 +1085,118 @@ pub async fn run_kafka(
         drop(conn);
         c
     };
-    let mut source = KafkaSource::open(kafka, columns)?;
-    let writer = Writer::new(&lookup, targets, options)?;
+    let source = KafkaSource::open(kafka, columns)?;
+    let mut writer = Writer::new(&lookup, targets, options)?;
+    // The consumer group's committed offsets are where a restart resumes: a batch whose
+    // entities the services already hold needs no checkpoint of its own at once.
+    writer.skips_recorded = Some(std::sync::Mutex::new(Instant::now()));
     tokio::pin!(shutdown);
-    loop {
-        let read = tokio::select! {
-            biased;
-            () = &mut shutdown => return Ok(()),
-            read = source.batch(options.batch_entities, options.max_wait, |c| {
-                touched(c, |t| match t {
-                    "catalog_product" => lookup.staged(Kind::Product),
-                    _ => lookup.staged(Kind::Category),
-                })
-            }) => read?,
-        };
-        let mut batch = Batch {
-            transactions: 0,
-            ..Batch::default()
-        };
-        let staged = |t: &str| match t {
-            "catalog_product" => lookup.staged(Kind::Product),
-            _ => lookup.staged(Kind::Category),
-        };
-        let mut reached: Option<(u64, u64, String)> = None;
-        for c in &read.changes {
-            if c.source.db != db {
-                continue;
+    // The next batch's records are read and decoded while the one before them is applied.
+    let (stop, mut stopping) = tokio::sync::watch::channel(false);
+    let (batches, mut received) = tokio::sync::mpsc::channel::<KafkaBatch>(1);
+    let source = &source;
+    let lookup = &lookup;
+    let reader = async move {
+        loop {
+            let read = tokio::select! {
+                biased;
+                _ = stopping.wait_for(|s| *s) => return Ok(()),
+                read = source.batch(options.batch_entities, options.max_wait, |c| {
+                    touched(c, |t| match t {
+                        "catalog_product" => lookup.staged(Kind::Product),
+                        _ => lookup.staged(Kind::Category),
+                    })
+                }) => read?,
+            };
+            if batches.send(read).await.is_err() {
+                return Ok(());
             }
-            batch.changes += 1;
-            *batch.tables.entry(c.source.table.clone()).or_default() += 1;
-            let at = At::from_binlog(&c.source.file, c.source.pos);
-            for t in touched(c, staged) {
-                if let Some(at) = at {
+        }
+    };
+    let applier = async {
+        while let Some(read) = received.recv().await {
+            let mut batch = Batch {
+                transactions: 0,
+                ..Batch::default()
+            };
+            let staged = |t: &str| match t {
+                "catalog_product" => lookup.staged(Kind::Product),
+                _ => lookup.staged(Kind::Category),
+            };
+            let mut reached: Option<(u64, u64, String)> = None;
+            for c in &read.changes {
+                if c.source.db != db {
+                    continue;
+                }
+                batch.changes += 1;
+                *batch.tables.entry(c.source.table.clone()).or_default() += 1;
+                let at = At::from_binlog(&c.source.file, c.source.pos);
+                for t in touched(c, staged) {
+                    if let Some(at) = at {
+                        note(&mut batch.latest, t, at);
+                    }
+                    batch.touched.insert(t);
+                }
+                batch.source_ts_ms = batch.source_ts_ms.max(c.source.ts_ms);
+                if let Some(p) = At::from_binlog(&c.source.file, c.source.pos) {
+                    // Past the event: a snapshot position beyond it is past its transaction's end.
+                    let key = (p.file, p.offset + 1, c.source.file.clone());
+                    if reached.as_ref().is_none_or(|r| (r.0, r.1) < (key.0, key.1)) {
+                        reached = Some(key);
+                    }
+                }
+            }
+            for (c, why) in &read.salvaged {
+                if c.source.db != db {
+                    continue;
+                }
+                let touches = touched(c, staged);
+                if touches.is_empty() {
+                    // No entity of a service: the dead-letter topic holds it.
+                    continue;
+                }
+                // Its position counts like a decoded change's (an entity whose undecodable change
+                // is newer than what its service holds is read again); without one, it is read.
+                let at = At::from_binlog(&c.source.file, c.source.pos).unwrap_or(At {
+                    file: u64::MAX,
+                    offset: u64::MAX,
+                });
+                for t in touches {
                     note(&mut batch.latest, t, at);
+                    batch.touched.insert(t);
+                    batch.noted.push((t, why.clone()));
                 }
-                batch.touched.insert(t);
-            }
-            batch.source_ts_ms = batch.source_ts_ms.max(c.source.ts_ms);
-            if let Some(p) = At::from_binlog(&c.source.file, c.source.pos) {
-                // Past the event: a snapshot position beyond it is past its transaction's end.
-                let key = (p.file, p.offset + 1, c.source.file.clone());
-                if reached.as_ref().is_none_or(|r| (r.0, r.1) < (key.0, key.1)) {
-                    reached = Some(key);
-                }
-            }
-        }
-        for (c, why) in &read.salvaged {
-            if c.source.db != db {
-                continue;
-            }
-            let touches = touched(c, staged);
-            if touches.is_empty() {
-                // No entity of a service: the dead-letter topic holds it.
-                continue;
-            }
-            // Its position counts like a decoded change's (an entity whose undecodable change
-            // is newer than what its service holds is read again); without one, it is read.
-            let at = At::from_binlog(&c.source.file, c.source.pos).unwrap_or(At {
-                file: u64::MAX,
-                offset: u64::MAX,
-            });
-            for t in touches {
-                note(&mut batch.latest, t, at);
-                batch.touched.insert(t);
-                batch.noted.push((t, why.clone()));
-            }
-            if let Some(p) = At::from_binlog(&c.source.file, c.source.pos) {
-                let key = (p.file, p.offset + 1, c.source.file.clone());
-                if reached.as_ref().is_none_or(|r| (r.0, r.1) < (key.0, key.1)) {
-                    reached = Some(key);
+                if let Some(p) = At::from_binlog(&c.source.file, c.source.pos) {
+                    let key = (p.file, p.offset + 1, c.source.file.clone());
+                    if reached.as_ref().is_none_or(|r| (r.0, r.1) < (key.0, key.1)) {
+                        reached = Some(key);
+                    }
                 }
             }
+            if let Some((_, offset, file)) = reached {
+                batch.checkpoint = Some(Checkpoint {
+                    file,
+                    offset,
+                    gtid: None,
+                });
+                let mut applied = writer.apply(batch).await?;
+                // The refused records, on the dead-letter topic (those whose entity was found are in
+                // its service's table too, counted by the writer).
+                applied.dead_letters += read.dead_letters;
+                progress(&applied);
+            }
+            source.commit(&read)?;
         }
-        if let Some((_, offset, file)) = reached {
-            batch.checkpoint = Some(Checkpoint {
-                file,
-                offset,
-                gtid: None,
-            });
-            let mut applied = writer.apply(batch).await?;
-            // The refused records, on the dead-letter topic (those whose entity was found are in
-            // its service's table too, counted by the writer).
-            applied.dead_letters += read.dead_letters;
-            progress(&applied);
-        }
-        source.commit(&read)?;
+        Ok::<(), PipelineError>(())
+    };
+    let work = async { tokio::try_join!(reader, applier).map(|_| ()) };
+    tokio::pin!(work);
+    tokio::select! {
+        biased;
+        done = &mut work => return done,
+        () = &mut shutdown => {}
     }
+    // Stop reading; what was read is applied and its offsets committed.
+    let _ = stop.send(true);
+    work.await
 }

@@ -54,6 +54,7 @@ async fn poison_becomes_a_dead_letter_and_a_replay_applies_the_fix() {
         admin: true,
         batch_entities: 100,
         max_wait: Duration::from_millis(20),
+        lanes: 2,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let targets = synced.targets.clone();

@@ -294,6 +294,7 @@ async fn debezium_events_on_kafka_reach_the_services() {
         admin: true,
         batch_entities: 50,
         max_wait: Duration::from_millis(100),
+        lanes: 2,
     };
     let kafka_options = |group: &str| KafkaOptions {
         brokers: brokers.clone(),

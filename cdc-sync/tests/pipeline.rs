@@ -39,6 +39,7 @@ fn start(magento: &str, from: Position, server_id: u32) -> Options {
         admin: true,
         batch_entities: 200,
         max_wait: Duration::from_millis(50),
+        lanes: 2,
     }
 }
 
