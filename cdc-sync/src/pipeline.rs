@@ -360,6 +360,18 @@ fn note(latest: &mut HashMap<Touch, At>, touch: Touch, at: At) {
         .or_insert(at);
 }
 
+/// Moves `reached` (position, file name) past the event at `at` in binlog file `file`, when
+/// that is further: a snapshot position beyond an event is past its transaction's end.
+fn pass(reached: &mut Option<(At, String)>, at: At, file: &str) {
+    let past = At {
+        file: at.file,
+        offset: at.offset + 1,
+    };
+    if reached.as_ref().is_none_or(|(r, _)| *r < past) {
+        *reached = Some((past, file.to_string()));
+    }
+}
+
 /// The entities of `touches` with the position of each one's newest change, when every touch
 /// names its entity (no staged version or address to resolve in a snapshot).
 fn direct_entities(
@@ -501,12 +513,10 @@ impl<'a> Writer<'a> {
             if skip.len() == entities.len() {
                 // Nothing to write. Where the position is not the resume point (Kafka's
                 // committed offsets are), it is recorded at most once a second.
-                let due = match &self.skips_recorded {
-                    None => true,
-                    Some(last) => last
-                        .lock()
-                        .is_ok_and(|t| t.elapsed() >= SKIPS_RECORDED_EVERY),
-                };
+                let due = self.skips_recorded.as_ref().is_none_or(|last| {
+                    last.lock()
+                        .is_ok_and(|t| t.elapsed() >= SKIPS_RECORDED_EVERY)
+                });
                 if due {
                     self.begin()
                         .await?
@@ -1095,18 +1105,16 @@ pub async fn run_kafka(
     let (stop, mut stopping) = tokio::sync::watch::channel(false);
     let (batches, mut received) = tokio::sync::mpsc::channel::<KafkaBatch>(1);
     let source = &source;
-    let lookup = &lookup;
+    let staged = |t: &str| match t {
+        "catalog_product" => lookup.staged(Kind::Product),
+        _ => lookup.staged(Kind::Category),
+    };
     let reader = async move {
         loop {
             let read = tokio::select! {
                 biased;
                 _ = stopping.wait_for(|s| *s) => return Ok(()),
-                read = source.batch(options.batch_entities, options.max_wait, |c| {
-                    touched(c, |t| match t {
-                        "catalog_product" => lookup.staged(Kind::Product),
-                        _ => lookup.staged(Kind::Category),
-                    })
-                }) => read?,
+                read = source.batch(options.batch_entities, options.max_wait, |c| touched(c, staged)) => read?,
             };
             if batches.send(read).await.is_err() {
                 return Ok(());
@@ -1119,11 +1127,7 @@ pub async fn run_kafka(
                 transactions: 0,
                 ..Batch::default()
             };
-            let staged = |t: &str| match t {
-                "catalog_product" => lookup.staged(Kind::Product),
-                _ => lookup.staged(Kind::Category),
-            };
-            let mut reached: Option<(u64, u64, String)> = None;
+            let mut reached: Option<(At, String)> = None;
             for c in &read.changes {
                 if c.source.db != db {
                     continue;
@@ -1138,12 +1142,8 @@ pub async fn run_kafka(
                     batch.touched.insert(t);
                 }
                 batch.source_ts_ms = batch.source_ts_ms.max(c.source.ts_ms);
-                if let Some(p) = At::from_binlog(&c.source.file, c.source.pos) {
-                    // Past the event: a snapshot position beyond it is past its transaction's end.
-                    let key = (p.file, p.offset + 1, c.source.file.clone());
-                    if reached.as_ref().is_none_or(|r| (r.0, r.1) < (key.0, key.1)) {
-                        reached = Some(key);
-                    }
+                if let Some(at) = at {
+                    pass(&mut reached, at, &c.source.file);
                 }
             }
             for (c, why) in &read.salvaged {
@@ -1157,26 +1157,24 @@ pub async fn run_kafka(
                 }
                 // Its position counts like a decoded change's (an entity whose undecodable change
                 // is newer than what its service holds is read again); without one, it is read.
-                let at = At::from_binlog(&c.source.file, c.source.pos).unwrap_or(At {
+                let at = At::from_binlog(&c.source.file, c.source.pos);
+                let counted = at.unwrap_or(At {
                     file: u64::MAX,
                     offset: u64::MAX,
                 });
                 for t in touches {
-                    note(&mut batch.latest, t, at);
+                    note(&mut batch.latest, t, counted);
                     batch.touched.insert(t);
                     batch.noted.push((t, why.clone()));
                 }
-                if let Some(p) = At::from_binlog(&c.source.file, c.source.pos) {
-                    let key = (p.file, p.offset + 1, c.source.file.clone());
-                    if reached.as_ref().is_none_or(|r| (r.0, r.1) < (key.0, key.1)) {
-                        reached = Some(key);
-                    }
+                if let Some(at) = at {
+                    pass(&mut reached, at, &c.source.file);
                 }
             }
-            if let Some((_, offset, file)) = reached {
+            if let Some((past, file)) = reached {
                 batch.checkpoint = Some(Checkpoint {
                     file,
-                    offset,
+                    offset: past.offset,
                     gtid: None,
                 });
                 let mut applied = writer.apply(batch).await?;

@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use common::*;
 use ficus_cdc_sync::pipeline::{self, Options};
-use ficus_id_map::magento::MagentoDsn;
 use ficus_magento_fixture::Edition;
 use ficus_magento_fixture::testing::*;
 use mysql_async::prelude::Queryable;
@@ -45,16 +44,9 @@ async fn poison_becomes_a_dead_letter_and_a_replay_applies_the_fix() {
     let from = synced.backfill(&magento, &out).await;
     let server_id = 50_000 + std::process::id() % 10_000;
     let options = Options {
-        source: MagentoDsn::parse(&magento).expect("dsn"),
-        server_id,
-        name: "binlog".into(),
-        start: Some(from.clone()),
-        start_gtid: None,
-        namespace: ficus_id_map::DEFAULT_NAMESPACE,
-        admin: true,
         batch_entities: 100,
         max_wait: Duration::from_millis(20),
-        lanes: 2,
+        ..common::options(&magento, from.clone(), server_id)
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let targets = synced.targets.clone();

@@ -9,24 +9,16 @@ use std::time::Duration;
 use common::*;
 use ficus_cdc_sync::binlog::Position;
 use ficus_cdc_sync::pipeline::{self, Options};
-use ficus_id_map::magento::MagentoDsn;
 use ficus_magento_fixture::Edition;
 use ficus_magento_fixture::testing::*;
 use mysql_async::prelude::Queryable;
 
-fn options(magento: &str, from: Position, server_id: u32) -> Options {
+/// Every product in one batch, split between the two lanes.
+fn one_batch(magento: &str, from: Position, server_id: u32) -> Options {
     Options {
-        source: MagentoDsn::parse(magento).expect("dsn"),
-        server_id,
-        name: "binlog".into(),
-        start: Some(from),
-        start_gtid: None,
-        namespace: ficus_id_map::DEFAULT_NAMESPACE,
-        admin: true,
-        // Every product in one batch, split between the two lanes.
         batch_entities: 100_000,
         max_wait: Duration::from_millis(200),
-        lanes: 2,
+        ..common::options(magento, from, server_id)
     }
 }
 
@@ -81,7 +73,7 @@ async fn a_failing_lane_keeps_the_checkpoint_before_its_batch() {
     let outcome = tokio::time::timeout(
         Duration::from_secs(90),
         pipeline::run(
-            &options(&magento, from.clone(), server_id),
+            &one_batch(&magento, from.clone(), server_id),
             &synced.targets,
             |_| {},
             std::future::pending(),
@@ -124,7 +116,7 @@ async fn a_failing_lane_keeps_the_checkpoint_before_its_batch() {
     .await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let targets = synced.targets.clone();
-    let run_options = options(&magento, from, server_id + 1);
+    let run_options = one_batch(&magento, from, server_id + 1);
     let mut running = tokio::spawn(async move {
         pipeline::run(&run_options, &targets, |_| {}, async {
             let _ = stopped.await;

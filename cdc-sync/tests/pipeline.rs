@@ -8,12 +8,8 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
-use ficus_cdc_sync::binlog::Position;
 use ficus_cdc_sync::pipeline::{self, Options};
-use ficus_id_map::magento::MagentoDsn;
 use ficus_magento_fixture::Edition;
 use ficus_magento_fixture::testing::*;
 use mysql_async::prelude::Queryable;
@@ -28,21 +24,6 @@ async fn still_running(running: &mut Running) -> Result<(), String> {
     Ok(())
 }
 
-fn start(magento: &str, from: Position, server_id: u32) -> Options {
-    Options {
-        source: MagentoDsn::parse(magento).expect("dsn"),
-        server_id,
-        name: "binlog".into(),
-        start: Some(from),
-        start_gtid: None,
-        namespace: ficus_id_map::DEFAULT_NAMESPACE,
-        admin: true,
-        batch_entities: 200,
-        max_wait: Duration::from_millis(50),
-        lanes: 2,
-    }
-}
-
 #[tokio::test]
 async fn changes_reach_the_services_as_a_fresh_backfill_would_have_them() {
     let magento = magento_store("cdcsync", "small", 3, Edition::Ce).await;
@@ -52,7 +33,7 @@ async fn changes_reach_the_services_as_a_fresh_backfill_would_have_them() {
     let server_id = 20_000 + std::process::id() % 40_000;
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let options = start(&magento, from.clone(), server_id);
+    let options = common::options(&magento, from.clone(), server_id);
     let targets = synced.targets.clone();
     let mut running: Running = tokio::spawn(async move {
         pipeline::run(&options, &targets, |_| {}, async {
@@ -275,7 +256,7 @@ async fn changes_reach_the_services_as_a_fresh_backfill_would_have_them() {
         start: None,
         start_gtid: None,
         server_id: server_id + 1,
-        ..start(&magento, from, server_id)
+        ..common::options(&magento, from, server_id)
     };
     let targets = synced.targets.clone();
     let mut running: Running = tokio::spawn(async move {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use ficus_cdc_sync::binlog::Position;
-use ficus_cdc_sync::pipeline::{self, Targets};
+use ficus_cdc_sync::pipeline::{self, Options, Targets};
 use ficus_eav_extract::SinkSpec;
 use ficus_id_map::magento::MagentoDsn;
 use ficus_magento_fixture::testing::*;
@@ -15,6 +15,23 @@ use ficus_services::customer::Customers;
 use ficus_services::load::Kind;
 use ficus_services::order::Orders;
 use mysql_async::prelude::Queryable;
+
+/// The binlog pipeline's options for a test: from `from` (no checkpoint yet), registered as
+/// `server_id`, batches of 200 entities or 50 ms, written through two lanes.
+pub fn options(magento: &str, from: Position, server_id: u32) -> Options {
+    Options {
+        source: MagentoDsn::parse(magento).expect("dsn"),
+        server_id,
+        name: "binlog".into(),
+        start: Some(from),
+        start_gtid: None,
+        namespace: ficus_id_map::DEFAULT_NAMESPACE,
+        admin: true,
+        batch_entities: 200,
+        max_wait: Duration::from_millis(50),
+        lanes: 2,
+    }
+}
 
 /// The three services' databases.
 pub struct Services {
