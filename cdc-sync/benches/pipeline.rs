@@ -14,7 +14,11 @@
 //! after each transaction's commit its row events are produced into librdkafka's mock cluster
 //! (a Kafka-protocol broker in process) as Debezium's MariaDB connector writes them (JSON without
 //! schemas, `decimal.handling.mode=string`), and the time is from the first record produced until
-//! the catalog's checkpoint has passed the transaction; the lag part is not run.
+//! the catalog's checkpoint has passed the transaction; the lag part is not run. With
+//! `BENCH_BACKLOG=1` as well the pipeline is stopped while a round's records are produced and
+//! started again once they wait in Kafka (a backlog, as after a restart or behind a back-fill):
+//! the time is from its start — connecting and joining the consumer group included — until the
+//! checkpoint has passed the transaction, and the producer's work is not in it.
 //!
 //! With `BENCH_WORKLOAD=save` each round's transaction changes eight attributes of each of
 //! `BENCH_PRODUCTS` products (default 5,000: 40,000 row events) — name, URL key, layout
@@ -25,6 +29,7 @@
 //! cargo bench -p ficus-cdc-sync --bench pipeline
 //! BENCH_SOURCE=kafka cargo bench -p ficus-cdc-sync --bench pipeline
 //! BENCH_SOURCE=kafka BENCH_WORKLOAD=save cargo bench -p ficus-cdc-sync --bench pipeline
+//! BENCH_SOURCE=kafka BENCH_WORKLOAD=save BENCH_BACKLOG=1 cargo bench -p ficus-cdc-sync --bench pipeline
 //! ```
 
 use std::time::{Duration, Instant};
@@ -311,16 +316,18 @@ async fn main() {
         lanes: env("BENCH_LANES", 2) as usize,
     };
     let kafka = std::env::var("BENCH_SOURCE").is_ok_and(|s| s == "kafka");
+    let backlog = kafka && std::env::var("BENCH_BACKLOG").is_ok_and(|b| b == "1");
     let db = magento.rsplit('/').next().expect("db").to_owned();
     let cluster = rdkafka::mocking::MockCluster::new(1).expect("mock cluster");
     let brokers = cluster.bootstrap_servers();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let run_targets = targets.clone();
     // Row events the Kafka source has applied so far (a round is done when all of its are: every
     // record of a round carries the transaction's position, so the checkpoint alone passes it
     // with the first batch).
     let changes_applied = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let changes_seen = changes_applied.clone();
+    // When the first batch since the pipeline's start began to be applied.
+    let first_batch = std::sync::Arc::new(std::sync::Mutex::new(None::<Instant>));
     // Entities read again and written, entities skipped (already held past their changes),
     // batches, batches that read entities, and the time spent applying those (µs).
     let entity_counts = std::sync::Arc::new(std::array::from_fn::<_, 5, _>(|_| {
@@ -361,23 +368,40 @@ async fn main() {
                 .expect("create the topic");
         }
     }
-    let running = tokio::spawn(async move {
-        let stopped = async {
-            let _ = stopped.await;
-        };
-        if kafka {
-            let count = |a: &pipeline::Applied| {
-                changes_seen.fetch_add(a.changes, std::sync::atomic::Ordering::Relaxed);
-                tally(&entity_counts_seen, a);
+    let start = || {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (options, targets, kafka_options) =
+            (options.clone(), run_targets.clone(), kafka_options.clone());
+        let (changes_seen, entity_counts_seen) = (changes_seen.clone(), entity_counts_seen.clone());
+        let first_batch = first_batch.clone();
+        *first_batch.lock().expect("first batch") = None;
+        let running = tokio::spawn(async move {
+            let stopped = async {
+                let _ = stopped.await;
             };
-            pipeline::run_kafka(&options, kafka_options, &run_targets, count, stopped).await
-        } else {
-            let count = |a: &pipeline::Applied| {
-                tally(&entity_counts_seen, a);
-            };
-            pipeline::run(&options, &run_targets, count, stopped).await
-        }
-    });
+            if kafka {
+                let count = |a: &pipeline::Applied| {
+                    changes_seen.fetch_add(a.changes, std::sync::atomic::Ordering::Relaxed);
+                    first_batch
+                        .lock()
+                        .expect("first batch")
+                        .get_or_insert_with(|| {
+                            Instant::now() - Duration::from_secs_f64(a.apply_seconds)
+                        });
+                    tally(&entity_counts_seen, a);
+                };
+                pipeline::run_kafka(&options, kafka_options, &targets, count, stopped).await
+            } else {
+                let count = |a: &pipeline::Applied| {
+                    tally(&entity_counts_seen, a);
+                };
+                pipeline::run(&options, &targets, count, stopped).await
+            }
+        });
+        (stop, running)
+    };
+    // With a backlog the pipeline is stopped while a round's records are produced.
+    let mut running = (!backlog).then(start);
 
     let pool = mysql_async::Pool::new(magento.as_str());
     let mut conn = pool.get_conn().await.expect("magento");
@@ -431,6 +455,12 @@ async fn main() {
                 "  round {round}: {produced} records produced in {:.2} s",
                 committed.elapsed().as_secs_f64()
             );
+            if backlog {
+                // The records wait in Kafka; the time is from the pipeline's start (connecting,
+                // joining the consumer group included).
+                committed = Instant::now();
+                running = Some(start());
+            }
         }
         if kafka {
             let want = round * columns * products;
@@ -440,6 +470,18 @@ async fn main() {
         }
         wait_for(&targets, position(&after)).await;
         let applied = committed.elapsed().as_secs_f64();
+        if backlog && let Some(first) = *first_batch.lock().expect("first batch") {
+            let from_first = first.elapsed().as_secs_f64();
+            println!(
+                "  round {round}: from the start of the first batch's apply ({:.2} s after the pipeline's start): {from_first:.2} s = {:.0} row events/s",
+                applied - from_first,
+                (columns * products) as f64 / from_first
+            );
+        }
+        if backlog && let Some((stop, task)) = running.take() {
+            stop.send(()).expect("stop");
+            task.await.expect("task").expect("pipeline");
+        }
         // Reference: the same events read from the server by mariadb-binlog, to /dev/null.
         let url = mysql_async::Opts::from_url(&magento).expect("opts");
         let started = Instant::now();
@@ -549,13 +591,19 @@ async fn main() {
         );
     }
 
-    stop.send(()).expect("stop");
-    running.await.expect("task").expect("pipeline");
+    if let Some((stop, task)) = running.take() {
+        stop.send(()).expect("stop");
+        task.await.expect("task").expect("pipeline");
+    }
     drop(conn);
     pool.disconnect().await.expect("disconnect");
     drop(targets);
-    drop_pg(&target).await;
-    drop_magento(&magento).await;
+    if std::env::var("BENCH_KEEP").is_ok() {
+        println!("kept: {target} and {magento}");
+    } else {
+        drop_pg(&target).await;
+        drop_magento(&magento).await;
+    }
     for suffix in ["", ".manifest.json", ".checkpoint.json"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", out.display()));
     }

@@ -72,6 +72,8 @@ pub struct KafkaSource {
     producer: FutureProducer,
     options: KafkaOptions,
     catalog: Catalog,
+    /// The next offset to read of every partition a batch has been committed from.
+    committed: std::sync::Mutex<std::collections::HashMap<(String, i32), i64>>,
 }
 
 impl std::fmt::Debug for KafkaSource {
@@ -108,6 +110,7 @@ impl KafkaSource {
             producer,
             options,
             catalog,
+            committed: Default::default(),
         })
     }
 
@@ -206,25 +209,57 @@ impl KafkaSource {
         }
     }
 
-    /// Commits the batch's offsets (after the services have committed it).
+    /// Commits the batch's offsets (after the services have committed it), without waiting
+    /// for the broker: a commit that is lost is covered by the next of its partition, and a
+    /// crash before either re-reads records whose changes the services already hold (skipped
+    /// or rewritten unchanged). See [`KafkaSource::flush`].
     pub fn commit(&self, batch: &KafkaBatch) -> Result<(), KafkaSourceError> {
-        let mut next: std::collections::HashMap<(&str, i32), i64> = Default::default();
+        let mut next = std::collections::HashMap::new();
         for (topic, partition, offset) in &batch.offsets {
             let e = next
-                .entry((topic.as_str(), *partition))
+                .entry((topic.clone(), *partition))
                 .or_insert(*offset + 1);
             *e = (*e).max(*offset + 1);
         }
-        if next.is_empty() {
+        let Some(list) = offsets(&next)? else {
             return Ok(());
-        }
-        let mut list = TopicPartitionList::new();
-        for ((topic, partition), offset) in next {
-            list.add_partition_offset(topic, partition, Offset::Offset(offset))
-                .map_err(kafka("offsets"))?;
-        }
+        };
         self.consumer
-            .commit(&list, CommitMode::Sync)
-            .map_err(kafka("commit offsets"))
+            .commit(&list, CommitMode::Async)
+            .map_err(kafka("commit offsets"))?;
+        let mut committed = self.committed.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, offset) in next {
+            let e = committed.entry(key).or_insert(offset);
+            *e = (*e).max(offset);
+        }
+        Ok(())
     }
+
+    /// Commits again the newest offset of every partition committed so far and waits for the
+    /// broker's answer (at shutdown, so the next run resumes exactly where this one stopped).
+    pub fn flush(&self) -> Result<(), KafkaSourceError> {
+        let list = offsets(&self.committed.lock().unwrap_or_else(|e| e.into_inner()))?;
+        match list {
+            Some(list) => self
+                .consumer
+                .commit(&list, CommitMode::Sync)
+                .map_err(kafka("commit offsets")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The offsets to commit, none when there are none.
+fn offsets(
+    next: &std::collections::HashMap<(String, i32), i64>,
+) -> Result<Option<TopicPartitionList>, KafkaSourceError> {
+    if next.is_empty() {
+        return Ok(None);
+    }
+    let mut list = TopicPartitionList::new();
+    for ((topic, partition), offset) in next {
+        list.add_partition_offset(topic, *partition, Offset::Offset(*offset))
+            .map_err(kafka("offsets"))?;
+    }
+    Ok(Some(list))
 }

@@ -1185,6 +1185,8 @@ pub async fn run_kafka(
             }
             source.commit(&read)?;
         }
+        // Reading has stopped (shutdown): the last offsets are committed for sure.
+        source.flush()?;
         Ok::<(), PipelineError>(())
     };
     let work = async { tokio::try_join!(reader, applier).map(|_| ()) };

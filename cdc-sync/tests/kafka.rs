@@ -196,6 +196,7 @@ async fn debezium_events_on_kafka_reach_the_services() {
     .await
     .expect("binlog");
     let mut produced = 0;
+    let mut topics = std::collections::BTreeSet::new();
     let mut poisoned = false;
     let mut corrupted = 0;
     loop {
@@ -214,6 +215,7 @@ async fn debezium_events_on_kafka_reach_the_services() {
             Event::Change(_) => continue,
         };
         let topic = format!("m2.{db}.{}", change.source.table);
+        topics.insert(topic.clone());
         let key_column = catalog.columns(&db, &change.source.table).expect("table")[0]
             .0
             .clone();
@@ -387,6 +389,50 @@ async fn debezium_events_on_kafka_reach_the_services() {
 
     stop.send(()).expect("stop");
     running.await.expect("task").expect("pipeline");
+
+    // Stopped gracefully, the consumer group has committed every table topic to its end (each
+    // batch's offsets are committed without waiting; the last ones are waited for at shutdown).
+    let group: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", "ficus-test")
+        .create()
+        .expect("consumer");
+    let mut partitions = Vec::new();
+    for topic in &topics {
+        let metadata = group
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .expect("metadata");
+        for p in metadata.topics().iter().flat_map(|t| t.partitions()) {
+            partitions.push((topic.clone(), p.id()));
+        }
+    }
+    let mut list = rdkafka::TopicPartitionList::new();
+    for (topic, partition) in &partitions {
+        list.add_partition(topic, *partition);
+    }
+    let committed = group
+        .committed_offsets(list, Duration::from_secs(10))
+        .expect("committed offsets");
+    let mut records = 0;
+    for (topic, partition) in &partitions {
+        let (_, end) = group
+            .fetch_watermarks(topic, *partition, Duration::from_secs(10))
+            .expect("watermarks");
+        let at = committed
+            .find_partition(topic, *partition)
+            .map(|p| p.offset())
+            .expect("the partition");
+        // A partition that no record went to has nothing committed.
+        let want = if end == 0 {
+            rdkafka::Offset::Invalid
+        } else {
+            rdkafka::Offset::Offset(end)
+        };
+        assert_eq!(at, want, "{topic}[{partition}]");
+        records += end;
+    }
+    assert!(records > 60, "{records} records in {partitions:?}");
+    drop(group);
 
     // Every record again, through a new consumer group (a replay; also what a product save looks
     // like once its tables' topics arrive one after another): the services hold every entity as
