@@ -506,11 +506,15 @@ impl<'a> Writer<'a> {
         // A batch whose entities the services all hold past its changes (the rest of a save
         // already applied from another table's topic, or a replay) only moves the checkpoint: no
         // snapshot, nothing read.
+        let mut known_skip = None;
         if batch.noted.is_empty()
             && let Some(entities) = direct_entities(&batch.touched, &batch.latest)
         {
             let skip = self.already_applied(&entities).await?;
-            if skip.len() == entities.len() {
+            if skip.len() != entities.len() {
+                // The same entities are found below (all touched directly): no second look.
+                known_skip = Some(skip);
+            } else {
                 // Nothing to write. Where the position is not the resume point (Kafka's
                 // committed offsets are), it is recorded at most once a second.
                 let due = self.skips_recorded.as_ref().is_none_or(|last| {
@@ -550,7 +554,10 @@ impl<'a> Writer<'a> {
                 .and_then(|p| At::from_binlog(&p.file, p.position));
             match seen {
                 Some(seen) if seen >= reached => break (reads, seen),
-                Some(_) => tokio::time::sleep(Duration::from_millis(2)).await,
+                Some(_) => {
+                    reads.release().await;
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
                 // No snapshot position (a server without MariaDB's binlog_snapshot_*): the
                 // commit's own position.
                 None => break (reads, reached),
@@ -559,7 +566,10 @@ impl<'a> Writer<'a> {
         let mut entities = self
             .entities(&mut reads, &batch.touched, &batch.latest)
             .await?;
-        let skip = self.already_applied(&entities).await?;
+        let skip = match known_skip {
+            Some(skip) => skip,
+            None => self.already_applied(&entities).await?,
+        };
         entities.retain(|e, _| !skip.contains(e));
         // An undecodable event's entity is read again like any other (its state comes from
         // Magento, not from the event); the event is kept as a dead letter of that entity.
@@ -649,6 +659,7 @@ impl<'a> Writer<'a> {
                     break;
                 }
             }
+            reads.release().await;
             Ok::<(), PipelineError>(())
         };
         let finished = AtomicUsize::new(0);

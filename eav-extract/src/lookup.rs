@@ -22,7 +22,13 @@ pub struct Lookup {
     pool: mysql_async::Pool,
     meta: Meta,
     namespace: Namespace,
+    /// Connections whose snapshot has ended ([`SnapshotReads::release`]), their sessions set up,
+    /// for the next snapshots to start on (at most [`SPARE`]).
+    spare: std::sync::Mutex<Vec<Conn>>,
 }
+
+/// Snapshot connections kept for reuse.
+const SPARE: usize = 2;
 
 impl Lookup {
     /// Reads the metadata of every kind (attributes, stores, price scope).
@@ -40,6 +46,7 @@ impl Lookup {
             dsn,
             meta,
             namespace,
+            spare: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -160,7 +167,24 @@ impl Lookup {
     /// Reads inside one consistent snapshot (`START TRANSACTION WITH CONSISTENT SNAPSHOT`),
     /// whose binlog position says which commits it sees: every document read through it is
     /// Magento's state at that position exactly.
+    /// A connection kept by [`SnapshotReads::release`] is used again when there is one (a new
+    /// connection and its session's settings cost several round trips).
     pub async fn snapshot(&self) -> Result<SnapshotReads<'_>> {
+        let kept = self
+            .spare
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        if let Some(mut conn) = kept {
+            // On failure (the server closed it while it waited, say) a new connection instead.
+            if let Ok(position) = Snapshot::begin(&mut conn).await {
+                return Ok(SnapshotReads {
+                    lookup: self,
+                    conn,
+                    position,
+                });
+            }
+        }
         let snapshot = Snapshot::open(&self.dsn).await?;
         Ok(SnapshotReads {
             lookup: self,
@@ -471,6 +495,26 @@ impl SnapshotReads<'_> {
         .await?;
         let last = chunk.entities.last().map(|e| e.id);
         Ok((self.lookup.build(kind, &chunk, &views)?, last))
+    }
+
+    /// The server's id of the snapshot's connection (`CONNECTION_ID()`).
+    pub fn connection_id(&self) -> u32 {
+        self.conn.id()
+    }
+
+    /// Ends the snapshot (its read view released at once, so it holds back no purge) and keeps
+    /// the connection for the next [`Lookup::snapshot`]. Dropped instead, the connection closes.
+    pub async fn release(mut self) {
+        if self.conn.query_drop("ROLLBACK").await.is_ok() {
+            let mut spare = self
+                .lookup
+                .spare
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if spare.len() < SPARE {
+                spare.push(self.conn);
+            }
+        }
     }
 
     /// [`Lookup::entity_of_row`], in the snapshot.

@@ -48,8 +48,9 @@ impl Snapshot {
         Ok(Snapshot { conn, position })
     }
 
-    /// Starts the snapshot on `conn` and reads its position.
-    async fn begin(conn: &mut Conn) -> Result<Option<Position>> {
+    /// Starts the snapshot on `conn` (a connection set up by [`Snapshot::open`]; a snapshot it
+    /// held ends) and reads its position.
+    pub(crate) async fn begin(conn: &mut Conn) -> Result<Option<Position>> {
         conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
             .await
             .map_err(mysql("START TRANSACTION WITH CONSISTENT SNAPSHOT"))?;

@@ -112,3 +112,118 @@ async fn batched_lookups_read_what_the_extract_writes() {
     }
     drop_magento(&magento).await;
 }
+
+/// A snapshot's connection handed back with `release` carries the next snapshot, which sees what
+/// was committed in between; it holds no transaction while it waits; a snapshot dropped instead
+/// leaves nothing to reuse.
+#[tokio::test]
+async fn a_released_snapshot_connection_starts_a_fresh_snapshot() {
+    use mysql_async::prelude::Queryable;
+
+    let magento = magento_store("lookupreuse", "small", 9, Edition::Ce).await;
+    let dsn = MagentoDsn::parse(&magento).expect("dsn");
+    let lookup = Lookup::open(dsn, ficus_id_map::DEFAULT_NAMESPACE)
+        .await
+        .expect("lookup");
+    let pool = mysql_async::Pool::new(magento.as_str());
+    let mut conn = pool.get_conn().await.expect("magento");
+    let name: u32 = conn
+        .query_first(
+            "SELECT a.attribute_id FROM eav_attribute a JOIN eav_entity_type t USING (entity_type_id)
+             WHERE t.entity_type_code = 'catalog_product' AND a.attribute_code = 'name'",
+        )
+        .await
+        .expect("query")
+        .expect("the name attribute");
+    // INNODB_TRX is a cache that InnoDB refreshes only when it has not been read for 100 ms:
+    // look every 200 ms (up to 3 s) for the count wanted, and return the last count seen.
+    let open_transactions = |id: u32, wanted: u64| {
+        let pool = pool.clone();
+        async move {
+            let mut c = pool.get_conn().await.expect("magento");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+            loop {
+                let n: Option<u64> = c
+                    .exec_first(
+                        "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = ?",
+                        (id,),
+                    )
+                    .await
+                    .expect("INNODB_TRX");
+                let n = n.unwrap_or(0);
+                if n == wanted || std::time::Instant::now() > deadline {
+                    return n;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let read_name = |doc: Option<String>| -> String {
+        let doc: serde_json::Value = serde_json::from_str(&doc.expect("product 1")).expect("json");
+        doc["name"].as_str().expect("a name").to_string()
+    };
+
+    let mut first = lookup.snapshot().await.expect("snapshot");
+    let id = first.connection_id();
+    let before = first.position.clone().expect("binlog on");
+    let old = read_name(
+        first
+            .document(Kind::Product, 1, "admin")
+            .await
+            .expect("read"),
+    );
+    assert_eq!(
+        open_transactions(id, 1).await,
+        1,
+        "the snapshot is a transaction"
+    );
+    conn.exec_drop(
+        "UPDATE catalog_product_entity_varchar SET value = 'Renamed between snapshots'
+         WHERE attribute_id = ? AND store_id = 0 AND entity_id = 1",
+        (name,),
+    )
+    .await
+    .expect("rename");
+    // The open snapshot does not see the rename.
+    let same = read_name(
+        first
+            .document(Kind::Product, 1, "admin")
+            .await
+            .expect("read"),
+    );
+    assert_eq!(same, old);
+    assert_ne!(old, "Renamed between snapshots");
+    first.release().await;
+    assert_eq!(
+        open_transactions(id, 0).await,
+        0,
+        "released: no transaction held"
+    );
+
+    let mut second = lookup.snapshot().await.expect("snapshot");
+    assert_eq!(second.connection_id(), id, "the released connection again");
+    let after = second.position.clone().expect("binlog on");
+    assert!(
+        (after.file.as_str(), after.position) > (before.file.as_str(), before.position),
+        "{after:?} after {before:?}"
+    );
+    let new = read_name(
+        second
+            .document(Kind::Product, 1, "admin")
+            .await
+            .expect("read"),
+    );
+    assert_eq!(new, "Renamed between snapshots");
+    drop(second);
+
+    let third = lookup.snapshot().await.expect("snapshot");
+    assert_ne!(
+        third.connection_id(),
+        id,
+        "a dropped snapshot's connection is not kept"
+    );
+    drop(third);
+    drop(conn);
+    pool.disconnect().await.expect("disconnect");
+    drop_magento(&magento).await;
+}
