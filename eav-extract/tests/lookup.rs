@@ -114,8 +114,8 @@ async fn batched_lookups_read_what_the_extract_writes() {
 }
 
 /// A snapshot's connection handed back with `release` carries the next snapshot, which sees what
-/// was committed in between; it holds no transaction while it waits; a snapshot dropped instead
-/// leaves nothing to reuse.
+/// was committed in between; it holds no transaction while it waits; one the server closed
+/// meanwhile is replaced; a snapshot dropped instead leaves nothing to reuse.
 #[tokio::test]
 async fn a_released_snapshot_connection_starts_a_fresh_snapshot() {
     use mysql_async::prelude::Queryable;
@@ -214,15 +214,30 @@ async fn a_released_snapshot_connection_starts_a_fresh_snapshot() {
             .expect("read"),
     );
     assert_eq!(new, "Renamed between snapshots");
-    drop(second);
+    second.release().await;
 
-    let third = lookup.snapshot().await.expect("snapshot");
+    // A kept connection that the server closed meanwhile (a restart, `wait_timeout`, a DBA's
+    // KILL): the next snapshot opens a new one and reads.
+    conn.query_drop(format!("KILL {id}")).await.expect("kill");
+    let mut third = lookup.snapshot().await.expect("snapshot after the kill");
+    let replaced = third.connection_id();
+    assert_ne!(replaced, id, "the killed connection is not used");
+    let read = read_name(
+        third
+            .document(Kind::Product, 1, "admin")
+            .await
+            .expect("read"),
+    );
+    assert_eq!(read, "Renamed between snapshots");
+    drop(third);
+
+    let fourth = lookup.snapshot().await.expect("snapshot");
     assert_ne!(
-        third.connection_id(),
-        id,
+        fourth.connection_id(),
+        replaced,
         "a dropped snapshot's connection is not kept"
     );
-    drop(third);
+    drop(fourth);
     drop(conn);
     pool.disconnect().await.expect("disconnect");
     drop_magento(&magento).await;
