@@ -482,7 +482,26 @@ async fn main() {
         }
         if kafka {
             let want = warm_up + round * columns * products;
-            while changes_applied.load(std::sync::atomic::Ordering::Relaxed) < want {
+            // librdkafka's mock cluster keeps at most 5 MB (and 100,000 message sets) per
+            // partition and drops the oldest beyond that: records a round produces past it are
+            // gone before the pipeline reads them, and the count never arrives.
+            let (mut seen, mut moved) = (0, Instant::now());
+            loop {
+                let now = changes_applied.load(std::sync::atomic::Ordering::Relaxed);
+                if now >= want {
+                    break;
+                }
+                if now != seen {
+                    (seen, moved) = (now, Instant::now());
+                }
+                assert!(
+                    moved.elapsed() < Duration::from_secs(60),
+                    "{} of this round's {} records not applied after 60 s without progress: most \
+                     likely past the mock cluster's 5 MB per partition, which drops the oldest \
+                     records (use fewer BENCH_PRODUCTS)",
+                    want - now,
+                    columns * products
+                );
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
         }
