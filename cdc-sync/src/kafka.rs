@@ -4,14 +4,17 @@
 //! services have committed the batch the records went into, so a crash re-reads them and the
 //! write API's ordering makes the replay change nothing. A record that cannot be decoded goes
 //! to the dead-letter topic (`<prefix>.dlq`, the payload with its topic, partition, offset and
-//! error in headers) and the pipeline goes on.
+//! error in headers) and the pipeline goes on. Records deleted before they were read (the
+//! topic's retention ran past the group's committed offset) stop the source with
+//! [`KafkaSourceError::RecordsLost`]: the services would silently miss those changes.
 
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
 use crate::catalog::Catalog;
 use crate::change::Change;
@@ -45,7 +48,42 @@ pub enum KafkaSourceError {
         #[source]
         source: rdkafka::error::KafkaError,
     },
+    /// A partition's next record to read no longer exists on the broker: retention deleted it
+    /// (and maybe more) before it was read, and librdkafka moved on to what is left.
+    #[error(
+        "Kafka records were deleted before cdc-sync read them, so the services would miss their \
+         changes; nothing after them is applied. librdkafka: {0}. Back-fill again (eav-extract), \
+         then reset this consumer group's offsets to the earliest (kafka-consumer-groups.sh \
+         --reset-offsets --to-earliest) and start again; a longer retention on the table topics \
+         keeps it from happening"
+    )]
+    RecordsLost(String),
 }
+
+/// The consumer's context: librdkafka reports an offset reset caused by an error (the offset
+/// to read is out of the partition's range) as a warning of facility `OFFSET`; a reset because
+/// the group has no committed offset yet is only debug-logged, so a new group starting from the
+/// earliest record is not mistaken for a loss.
+#[derive(Debug, Default)]
+struct SourceContext {
+    lost: std::sync::Mutex<Option<String>>,
+}
+
+impl ClientContext for SourceContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        if fac == "OFFSET"
+            && !matches!(level, RDKafkaLogLevel::Debug)
+            && log_message.contains("offset reset")
+        {
+            self.lost
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get_or_insert_with(|| log_message.to_string());
+        }
+    }
+}
+
+impl ConsumerContext for SourceContext {}
 
 fn kafka(what: &'static str) -> impl FnOnce(rdkafka::error::KafkaError) -> KafkaSourceError {
     move |source| KafkaSourceError::Kafka { what, source }
@@ -68,7 +106,7 @@ pub struct KafkaBatch {
 
 /// The consumer.
 pub struct KafkaSource {
-    consumer: StreamConsumer,
+    consumer: StreamConsumer<SourceContext>,
     producer: FutureProducer,
     options: KafkaOptions,
     catalog: Catalog,
@@ -88,7 +126,7 @@ impl KafkaSource {
     /// Joins the consumer group and subscribes to the table topics; `catalog` types the columns
     /// when the converter sends no schemas.
     pub fn open(options: KafkaOptions, catalog: Catalog) -> Result<KafkaSource, KafkaSourceError> {
-        let consumer: StreamConsumer = ClientConfig::new()
+        let consumer: StreamConsumer<SourceContext> = ClientConfig::new()
             .set("bootstrap.servers", &options.brokers)
             .set("group.id", &options.group)
             .set("enable.auto.commit", "false")
@@ -96,7 +134,9 @@ impl KafkaSource {
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", "6000")
             .set("topic.metadata.refresh.interval.ms", "1000")
-            .create()
+            // Warnings reach the context (rdkafka passes only errors without a `log` logger).
+            .set_log_level(RDKafkaLogLevel::Warning)
+            .create_with_context(SourceContext::default())
             .map_err(kafka("create the consumer"))?;
         consumer
             .subscribe(&[&options.topics])
@@ -112,6 +152,18 @@ impl KafkaSource {
             catalog,
             committed: Default::default(),
         })
+    }
+
+    /// [`KafkaSourceError::RecordsLost`] once the consumer has skipped deleted records.
+    fn lost(&self) -> Result<(), KafkaSourceError> {
+        let lost = self
+            .consumer
+            .context()
+            .lost
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        lost.map_or(Ok(()), |m| Err(KafkaSourceError::RecordsLost(m)))
     }
 
     /// Reads records until their changes touch `max` entities (`touches` says which a change
@@ -133,7 +185,11 @@ impl KafkaSource {
                 },
                 None => Duration::from_secs(1),
             };
-            let message = match tokio::time::timeout(left, self.consumer.recv()).await {
+            let message = tokio::time::timeout(left, self.consumer.recv()).await;
+            // librdkafka logs the reset before it fetches from the new offset: no record past
+            // the gap is used.
+            self.lost()?;
+            let message = match message {
                 Err(_) if first.is_some() => return Ok(batch),
                 Err(_) => continue,
                 Ok(m) => m.map_err(kafka("receive"))?,

@@ -135,6 +135,8 @@ impl PipelineError {
                 cause: sqlx::migrate::MigrateError::Execute(cause),
                 ..
             }) => pg_transient(cause),
+            // Records deleted before they were read need the operator (a new back-fill).
+            PipelineError::Kafka(KafkaSourceError::RecordsLost(_)) => false,
             // A broker down or a group rebalancing.
             PipelineError::Kafka(_) => true,
             _ => false,

@@ -13,8 +13,8 @@ use std::time::Duration;
 use common::*;
 use ficus_cdc_sync::binlog::{BinlogSource, Event};
 use ficus_cdc_sync::debezium::Format;
-use ficus_cdc_sync::kafka::KafkaOptions;
-use ficus_cdc_sync::pipeline::{self, Options};
+use ficus_cdc_sync::kafka::{KafkaOptions, KafkaSourceError};
+use ficus_cdc_sync::pipeline::{self, Options, PipelineError};
 use ficus_cdc_sync::{Catalog, Change, ColumnType, Value};
 use ficus_id_map::magento::MagentoDsn;
 use ficus_magento_fixture::Edition;
@@ -544,5 +544,164 @@ async fn debezium_events_on_kafka_reach_the_services() {
     synced.drop().await;
     fresh.drop().await;
     let _ = std::fs::remove_file(&out);
+    drop_magento(&magento).await;
+}
+
+/// Records that the topic's retention deleted before cdc-sync read them stop the Kafka source
+/// with an error that says so, instead of going on from what is left (the services would miss
+/// those changes); a new consumer group, which starts from the earliest record left, is not a
+/// loss. librdkafka's mock cluster keeps at most 5 MB per partition, dropping the oldest records
+/// beyond that, as a topic's `retention.bytes` does.
+#[tokio::test]
+async fn records_deleted_before_they_are_read_stop_the_kafka_source() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let magento = magento_store("cdcgap", "small", 6, Edition::Ce).await;
+    let out = std::env::temp_dir().join(format!("ficus-cdcgap-{}.jsonl", std::process::id()));
+    let synced = Services::new("cdcgap").await;
+    let from = synced.backfill(&magento, &out).await;
+    let db = magento.rsplit('/').next().expect("db").to_string();
+    let pool = mysql_async::Pool::new(magento.as_str());
+    let mut conn = pool.get_conn().await.expect("magento");
+    let name = attribute(&mut conn, "catalog_product", "name").await;
+    let (value_id, value): (u64, String) = conn
+        .exec_first(
+            "SELECT value_id, value FROM catalog_product_entity_varchar
+             WHERE attribute_id = ? AND store_id = 0 AND entity_id = 1",
+            (name,),
+        )
+        .await
+        .expect("query")
+        .expect("product 1's name");
+
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    let brokers = cluster.bootstrap_servers();
+    let topic = format!("m2.{db}.catalog_product_entity_varchar");
+    cluster.create_topic(&topic, 1, 1).expect("topic");
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("linger.ms", "5")
+        .create()
+        .expect("producer");
+    // Product 1's name as it is, as Debezium writes an update of it (an event just before the
+    // back-fill's position, so the services already hold it); `query` (Debezium's
+    // source.query) pads it.
+    let record = |pad: usize| {
+        serde_json::json!({
+            "before": null,
+            "after": {"value_id": value_id, "attribute_id": name, "store_id": 0, "entity_id": 1, "value": value},
+            "source": {"version": "3.2.0.Final", "connector": "mariadb", "name": "m2", "ts_ms": 1,
+                "snapshot": "false", "db": db, "table": "catalog_product_entity_varchar",
+                "server_id": 1, "file": from.file, "pos": from.pos - 1, "row": 0, "thread": null,
+                "query": "x".repeat(pad)},
+            "op": "u", "ts_ms": 1
+        })
+        .to_string()
+    };
+    let key = format!("{{\"value_id\":{value_id}}}");
+    let produce = |count: usize, pad: usize| {
+        let (producer, topic, key, payload) = (&producer, &topic, &key, record(pad));
+        async move {
+            let deliveries: Vec<_> = (0..count)
+                .map(|_| {
+                    producer
+                        .send_result(FutureRecord::to(topic).key(key).payload(&payload))
+                        .map_err(|(e, _)| e)
+                        .expect("enqueue")
+                })
+                .collect();
+            for d in deliveries {
+                d.await
+                    .expect("delivery")
+                    .map_err(|(e, _)| e)
+                    .expect("delivered");
+            }
+        }
+    };
+    let kafka_options = |group: &str| KafkaOptions {
+        brokers: brokers.clone(),
+        group: group.into(),
+        topics: format!("^m2\\.{db}\\..*"),
+        dead_letter_topic: "m2.dlq".into(),
+        format: Format {
+            schemas: false,
+            decimal_strings: false,
+        },
+    };
+    let options = Options {
+        start: None,
+        name: "kafka".into(),
+        ..options(&magento, from.clone(), 1)
+    };
+    let start = |group: &str| {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (options, targets, kafka) = (
+            options.clone(),
+            synced.targets.clone(),
+            kafka_options(group),
+        );
+        let changes = Arc::new(AtomicU64::new(0));
+        let counted = changes.clone();
+        let running = tokio::spawn(async move {
+            pipeline::run_kafka(
+                &options,
+                kafka,
+                &targets,
+                move |a| {
+                    counted.fetch_add(a.changes, Ordering::Relaxed);
+                },
+                async {
+                    let _ = stopped.await;
+                },
+            )
+            .await
+        });
+        (stop, running, changes)
+    };
+    let applied = async |changes: &AtomicU64, running: &tokio::task::JoinHandle<_>| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while changes.load(Ordering::Relaxed) == 0 {
+            assert!(!running.is_finished(), "the pipeline stopped");
+            assert!(std::time::Instant::now() < deadline, "nothing applied");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+
+    // The group reads the first record and commits past it.
+    produce(1, 10).await;
+    let (stop, running, changes) = start("cdcgap");
+    applied(&changes, &running).await;
+    stop.send(()).expect("stop");
+    running.await.expect("task").expect("first run");
+
+    // While it is stopped, 12 MB more: the records after its committed offset are deleted.
+    produce(12_000, 1_000).await;
+    let (_stop, running, _) = start("cdcgap");
+    let ended = tokio::time::timeout(Duration::from_secs(60), running)
+        .await
+        .expect("the source stops at the gap")
+        .expect("task");
+    match ended {
+        Err(e @ PipelineError::Kafka(KafkaSourceError::RecordsLost(_))) => {
+            let why = e.to_string();
+            assert!(why.contains(&topic), "names the topic: {why}");
+            assert!(why.contains("offset reset"), "{why}");
+            // The daemon stops for the operator instead of retrying.
+            assert!(!e.is_transient(), "{why}");
+        }
+        other => panic!("want RecordsLost, got {other:?}"),
+    }
+
+    // A new group starts from the earliest record left: no loss.
+    let (stop, running, changes) = start("cdcgap-new");
+    applied(&changes, &running).await;
+    stop.send(()).expect("stop");
+    running.await.expect("task").expect("a new group's run");
+
+    drop(conn);
+    pool.disconnect().await.expect("disconnect");
+    let _ = std::fs::remove_file(&out);
+    synced.drop().await;
     drop_magento(&magento).await;
 }
