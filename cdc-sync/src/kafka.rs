@@ -66,7 +66,8 @@ pub enum KafkaSourceError {
 /// earliest record is not mistaken for a loss.
 #[derive(Debug, Default)]
 struct SourceContext {
-    lost: std::sync::Mutex<Option<String>>,
+    /// The first such warning (read on every record: a load, no lock).
+    lost: std::sync::OnceLock<String>,
 }
 
 impl ClientContext for SourceContext {
@@ -75,10 +76,7 @@ impl ClientContext for SourceContext {
             && !matches!(level, RDKafkaLogLevel::Debug)
             && log_message.contains("offset reset")
         {
-            self.lost
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get_or_insert_with(|| log_message.to_string());
+            let _ = self.lost.set(log_message.to_string());
         }
     }
 }
@@ -156,14 +154,10 @@ impl KafkaSource {
 
     /// [`KafkaSourceError::RecordsLost`] once the consumer has skipped deleted records.
     fn lost(&self) -> Result<(), KafkaSourceError> {
-        let lost = self
-            .consumer
-            .context()
-            .lost
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        lost.map_or(Ok(()), |m| Err(KafkaSourceError::RecordsLost(m)))
+        match self.consumer.context().lost.get() {
+            Some(m) => Err(KafkaSourceError::RecordsLost(m.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Reads records until their changes touch `max` entities (`touches` says which a change

@@ -118,13 +118,43 @@ fn envelope(c: &Change, catalog: &Catalog) -> serde_json::Value {
     })
 }
 
-#[tokio::test]
-async fn debezium_events_on_kafka_reach_the_services() {
-    let magento = magento_store("cdckafka", "small", 6, Edition::Ce).await;
-    let out = std::env::temp_dir().join(format!("ficus-cdckafka-{}.jsonl", std::process::id()));
-    let synced = Services::new("cdckafka").await;
+/// The `small` store (seed 6) as `name`, back-filled into its services: the store's URL, the
+/// extract's file, the services, the back-fill's position and the store's database name.
+async fn backfilled(
+    name: &str,
+) -> (
+    String,
+    std::path::PathBuf,
+    Services,
+    ficus_cdc_sync::binlog::Position,
+    String,
+) {
+    let magento = magento_store(name, "small", 6, Edition::Ce).await;
+    let out = std::env::temp_dir().join(format!("ficus-{name}-{}.jsonl", std::process::id()));
+    let synced = Services::new(name).await;
     let from = synced.backfill(&magento, &out).await;
     let db = magento.rsplit('/').next().expect("db").to_string();
+    (magento, out, synced, from, db)
+}
+
+/// The consumer's settings: Debezium's JSON without schemas, decimals as base64, the store's
+/// table topics of prefix `m2`.
+fn kafka_options(brokers: &str, db: &str, group: &str) -> KafkaOptions {
+    KafkaOptions {
+        brokers: brokers.into(),
+        group: group.into(),
+        topics: format!("^m2\\.{db}\\..*"),
+        dead_letter_topic: "m2.dlq".into(),
+        format: Format {
+            schemas: false,
+            decimal_strings: false,
+        },
+    }
+}
+
+#[tokio::test]
+async fn debezium_events_on_kafka_reach_the_services() {
+    let (magento, out, synced, from, db) = backfilled("cdckafka").await;
 
     // The workload.
     let pool = mysql_async::Pool::new(magento.as_str());
@@ -298,17 +328,7 @@ async fn debezium_events_on_kafka_reach_the_services() {
         max_wait: Duration::from_millis(100),
         lanes: 2,
     };
-    let kafka_options = |group: &str| KafkaOptions {
-        brokers: brokers.clone(),
-        group: group.into(),
-        topics: format!("^m2\\.{db}\\..*"),
-        dead_letter_topic: "m2.dlq".into(),
-        format: Format {
-            schemas: false,
-            decimal_strings: false,
-        },
-    };
-    let kafka = kafka_options("ficus-test");
+    let kafka = kafka_options(&brokers, &db, "ficus-test");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (run_options, targets) = (options.clone(), synced.targets.clone());
     let running = tokio::spawn(async move {
@@ -440,7 +460,7 @@ async fn debezium_events_on_kafka_reach_the_services() {
     // again from Magento.
     let totals = std::sync::Arc::new(std::sync::Mutex::new((0u64, 0u64, 0u64)));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let kafka = kafka_options("ficus-replay");
+    let kafka = kafka_options(&brokers, &db, "ficus-replay");
     let (targets, counted) = (synced.targets.clone(), totals.clone());
     let running = tokio::spawn(async move {
         pipeline::run_kafka(
@@ -557,11 +577,7 @@ async fn records_deleted_before_they_are_read_stop_the_kafka_source() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
 
-    let magento = magento_store("cdcgap", "small", 6, Edition::Ce).await;
-    let out = std::env::temp_dir().join(format!("ficus-cdcgap-{}.jsonl", std::process::id()));
-    let synced = Services::new("cdcgap").await;
-    let from = synced.backfill(&magento, &out).await;
-    let db = magento.rsplit('/').next().expect("db").to_string();
+    let (magento, out, synced, from, db) = backfilled("cdcgap").await;
     let pool = mysql_async::Pool::new(magento.as_str());
     let mut conn = pool.get_conn().await.expect("magento");
     let name = attribute(&mut conn, "catalog_product", "name").await;
@@ -619,16 +635,6 @@ async fn records_deleted_before_they_are_read_stop_the_kafka_source() {
             }
         }
     };
-    let kafka_options = |group: &str| KafkaOptions {
-        brokers: brokers.clone(),
-        group: group.into(),
-        topics: format!("^m2\\.{db}\\..*"),
-        dead_letter_topic: "m2.dlq".into(),
-        format: Format {
-            schemas: false,
-            decimal_strings: false,
-        },
-    };
     let options = Options {
         start: None,
         name: "kafka".into(),
@@ -639,7 +645,7 @@ async fn records_deleted_before_they_are_read_stop_the_kafka_source() {
         let (options, targets, kafka) = (
             options.clone(),
             synced.targets.clone(),
-            kafka_options(group),
+            kafka_options(&brokers, &db, group),
         );
         let changes = Arc::new(AtomicU64::new(0));
         let counted = changes.clone();

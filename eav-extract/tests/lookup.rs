@@ -158,20 +158,21 @@ async fn a_released_snapshot_connection_starts_a_fresh_snapshot() {
             }
         }
     };
-    let read_name = |doc: Option<String>| -> String {
-        let doc: serde_json::Value = serde_json::from_str(&doc.expect("product 1")).expect("json");
+    // Product 1's admin name, as the snapshot reads it.
+    let read_name = async |reads: &mut ficus_eav_extract::lookup::SnapshotReads<'_>| -> String {
+        let doc = reads
+            .document(Kind::Product, 1, "admin")
+            .await
+            .expect("read")
+            .expect("product 1");
+        let doc: serde_json::Value = serde_json::from_str(&doc).expect("json");
         doc["name"].as_str().expect("a name").to_string()
     };
 
     let mut first = lookup.snapshot().await.expect("snapshot");
     let id = first.connection_id();
     let before = first.position.clone().expect("binlog on");
-    let old = read_name(
-        first
-            .document(Kind::Product, 1, "admin")
-            .await
-            .expect("read"),
-    );
+    let old = read_name(&mut first).await;
     assert_eq!(
         open_transactions(id, 1).await,
         1,
@@ -185,12 +186,7 @@ async fn a_released_snapshot_connection_starts_a_fresh_snapshot() {
     .await
     .expect("rename");
     // The open snapshot does not see the rename.
-    let same = read_name(
-        first
-            .document(Kind::Product, 1, "admin")
-            .await
-            .expect("read"),
-    );
+    let same = read_name(&mut first).await;
     assert_eq!(same, old);
     assert_ne!(old, "Renamed between snapshots");
     first.release().await;
@@ -207,12 +203,7 @@ async fn a_released_snapshot_connection_starts_a_fresh_snapshot() {
         (after.file.as_str(), after.position) > (before.file.as_str(), before.position),
         "{after:?} after {before:?}"
     );
-    let new = read_name(
-        second
-            .document(Kind::Product, 1, "admin")
-            .await
-            .expect("read"),
-    );
+    let new = read_name(&mut second).await;
     assert_eq!(new, "Renamed between snapshots");
     second.release().await;
 
@@ -222,12 +213,7 @@ async fn a_released_snapshot_connection_starts_a_fresh_snapshot() {
     let mut third = lookup.snapshot().await.expect("snapshot after the kill");
     let replaced = third.connection_id();
     assert_ne!(replaced, id, "the killed connection is not used");
-    let read = read_name(
-        third
-            .document(Kind::Product, 1, "admin")
-            .await
-            .expect("read"),
-    );
+    let read = read_name(&mut third).await;
     assert_eq!(read, "Renamed between snapshots");
     drop(third);
 
