@@ -37,6 +37,11 @@ pub struct Settings {
     /// records; the proxy speaks plain HTTP and requests' heads are small).
     #[serde(default = "eight")]
     pub read_buffer_kib: usize,
+    /// Plain reads (`GET`, `HEAD` over HTTP/1.1 without a body) are served by ficus's own HTTP/1
+    /// engine (`h1`), at about nginx's cost per request; everything else by Pingora's proxy. Off:
+    /// Pingora's proxy serves everything (about twice the CPU per request, see BENCHMARKS.md).
+    #[serde(default = "yes")]
+    pub fast_http1: bool,
     /// Seconds Pingora waits after SIGTERM before it stops accepting (Pingora's default is 300).
     #[serde(default = "five")]
     pub grace_period_seconds: u64,

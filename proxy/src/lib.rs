@@ -19,6 +19,7 @@ pub mod auth;
 pub mod circuit;
 pub mod config;
 pub mod decide;
+pub mod h1;
 pub mod health;
 pub mod limits;
 pub mod metrics;
@@ -99,9 +100,15 @@ pub fn run(
     };
     let mut server = Server::new_with_opt_and_conf(opt, conf);
     server.bootstrap();
-    let mut proxy_service = pingora::proxy::http_proxy_service(
+    // ficus's HTTP/1 engine serves plain reads; Pingora's proxy, with the same filters, the rest.
+    let front = proxy::Front(Arc::clone(&shared));
+    let pingora_proxy = Arc::new(pingora::proxy::http_proxy(
         &server.configuration,
-        proxy::Front(Arc::clone(&shared)),
+        front.clone(),
+    ));
+    let mut proxy_service = pingora::services::listening::Service::new(
+        "ficus proxy".to_owned(),
+        h1::Engine::new(front, pingora_proxy, settings.fast_http1),
     );
     // Pingora reads each connection through a 64 KiB buffer by default (sized for TLS records):
     // with 10,000 kept-alive visitors that is most of the proxy's memory. Plain HTTP request

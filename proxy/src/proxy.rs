@@ -23,9 +23,9 @@ use crate::metrics::Metrics;
 use crate::table::Table;
 
 /// Headers only the proxy sets; copies arriving from clients are removed.
-const OVERRIDE_HEADER: &str = "x-ficus-backend";
-const TESTER_HEADER: &str = "x-ficus-tester";
-const REQUEST_ID: &str = "x-request-id";
+pub(crate) const OVERRIDE_HEADER: &str = "x-ficus-backend";
+pub(crate) const TESTER_HEADER: &str = "x-ficus-tester";
+pub(crate) const REQUEST_ID: &str = "x-request-id";
 
 /// Everything the proxy shares between requests.
 #[derive(Debug)]
@@ -37,16 +37,16 @@ pub struct FicusProxy {
     next_magento: AtomicUsize,
     /// The counters.
     pub metrics: Metrics,
-    cookie: String,
+    pub(crate) cookie: String,
     cookie_prefix: String,
-    set_cookie_suffix: String,
+    pub(crate) set_cookie_suffix: String,
     session_header: Option<String>,
     tester_token: Option<String>,
     access_log: bool,
     /// Magento's JWT key, when configured.
     token_key: Option<TokenKey>,
     /// The secret the services expect from the proxy.
-    gateway_secret: Option<String>,
+    pub(crate) gateway_secret: Option<String>,
     /// A validated customer is the flags' `userId`.
     sticky_customer: bool,
     /// The rate limits, when any is on.
@@ -58,24 +58,24 @@ pub struct FicusProxy {
 /// What one request carries through its phases.
 #[derive(Debug)]
 pub struct RequestCtx {
-    start: Instant,
+    pub(crate) start: Instant,
     /// The table in use when the request arrived, kept to its end.
-    table: Arc<Table>,
-    request_id: String,
-    route: Option<usize>,
-    domain: usize,
-    backend: Backend,
-    reason: Reason,
-    read: bool,
-    fell_back: bool,
+    pub(crate) table: Arc<Table>,
+    pub(crate) request_id: String,
+    pub(crate) route: Option<usize>,
+    pub(crate) domain: usize,
+    pub(crate) backend: Backend,
+    pub(crate) reason: Reason,
+    pub(crate) read: bool,
+    pub(crate) fell_back: bool,
     /// Set when the proxy should retry the request on Magento after this error.
-    retry_on_magento: bool,
-    new_session: Option<String>,
-    magento_tries: usize,
+    pub(crate) retry_on_magento: bool,
+    pub(crate) new_session: Option<String>,
+    pub(crate) magento_tries: usize,
     /// The caller a valid Magento token named.
-    identity: Option<Identity>,
+    pub(crate) identity: Option<Identity>,
     /// Why the request's bearer token was not accepted.
-    rejected: Option<Rejected>,
+    pub(crate) rejected: Option<Rejected>,
 }
 
 impl FicusProxy {
@@ -152,15 +152,14 @@ impl FicusProxy {
     }
 
     /// The visitor's session key from the configured header or the cookie.
-    fn session_key<'a>(&self, req: &'a RequestHeader) -> Option<&'a str> {
+    fn session_key<'a, H: Head>(&self, req: &'a H) -> Option<&'a str> {
         if let Some(h) = &self.session_header
-            && let Some(v) = req.headers.get(h.as_str()).and_then(|v| v.to_str().ok())
+            && let Some(v) = req.header(h).and_then(visible_ascii)
             && !v.is_empty()
         {
             return Some(v);
         }
-        for header in req.headers.get_all(http::header::COOKIE) {
-            let Ok(text) = header.to_str() else { continue };
+        for text in req.headers_named("cookie").filter_map(visible_ascii) {
             for pair in text.split(';') {
                 if let Some(value) = pair.trim_start().strip_prefix(self.cookie_prefix.as_str())
                     && !value.is_empty()
@@ -173,36 +172,50 @@ impl FicusProxy {
     }
 
     /// The tester's backend, when the request carries the override and the right token.
-    fn tester(&self, req: &RequestHeader) -> Option<Backend> {
-        let wanted = Backend::parse(req.headers.get(OVERRIDE_HEADER)?.as_bytes())?;
+    fn tester<H: Head>(&self, req: &H) -> Option<Backend> {
+        let wanted = Backend::parse(req.header(OVERRIDE_HEADER)?)?;
         let token = self.tester_token.as_deref()?;
-        let given = req.headers.get(TESTER_HEADER)?.as_bytes();
+        let given = req.header(TESTER_HEADER)?;
         constant_time_eq(given, token.as_bytes()).then_some(wanted)
     }
 
     fn magento_peer(&self, ctx: &mut RequestCtx) -> Box<HttpPeer> {
+        Box::new(self.next_magento(ctx).peer.clone())
+    }
+
+    /// The next Magento backend for this request (round robin over the healthy ones).
+    pub(crate) fn next_magento<'c>(&self, ctx: &'c mut RequestCtx) -> &'c crate::table::Upstream {
         let i = self.next_magento.fetch_add(1, Ordering::Relaxed);
         ctx.magento_tries += 1;
-        Box::new(ctx.table.magento_backend(i).peer.clone())
+        ctx.table.magento_backend(i)
     }
 
     /// The client's IP: the configured header's first value, else the socket's peer.
-    fn client_ip(&self, session: &Session) -> Option<std::net::IpAddr> {
+    fn client_ip<H: Head>(
+        &self,
+        req: &H,
+        peer: impl FnOnce() -> Option<std::net::IpAddr>,
+    ) -> Option<std::net::IpAddr> {
         if let Some(h) = &self.client_ip_header
-            && let Some(ip) = session
-                .req_header()
-                .headers
-                .get(h)
-                .and_then(|v| v.to_str().ok())
+            && let Some(ip) = req
+                .header(h.as_str())
+                .and_then(visible_ascii)
                 .and_then(|v| v.split(',').next())
                 .and_then(|v| v.trim().parse().ok())
         {
             return Some(ip);
         }
-        session
-            .client_addr()
-            .and_then(|a| a.as_inet())
-            .map(std::net::SocketAddr::ip)
+        peer()
+    }
+
+    /// Counts a request a rate limit refused.
+    pub(crate) fn refuse(&self, ctx: &mut RequestCtx, over: Over) {
+        let i = match over {
+            Over::Ip => 0,
+            Over::Customer => 1,
+        };
+        self.metrics.rate_limited[i].fetch_add(1, Ordering::Relaxed);
+        ctx.reason = Reason::RateLimited;
     }
 
     /// Answers 429 in Magento's REST error shape.
@@ -212,12 +225,7 @@ impl FicusProxy {
         ctx: &mut RequestCtx,
         over: Over,
     ) -> Result<bool> {
-        let i = match over {
-            Over::Ip => 0,
-            Over::Customer => 1,
-        };
-        self.metrics.rate_limited[i].fetch_add(1, Ordering::Relaxed);
-        ctx.reason = Reason::RateLimited;
+        self.refuse(ctx, over);
         let body = bytes::Bytes::from_static(TOO_MANY_BODY.as_bytes());
         let mut resp = ResponseHeader::build(429, Some(5))?;
         resp.insert_header(
@@ -233,19 +241,156 @@ impl FicusProxy {
         Ok(true)
     }
 
-    fn service_index(&self, ctx: &RequestCtx) -> Option<usize> {
+    /// A new request's context, with the table in use now.
+    pub(crate) fn new_ctx(&self) -> RequestCtx {
+        RequestCtx {
+            start: Instant::now(),
+            table: self.table(),
+            request_id: String::new(),
+            route: None,
+            domain: self.metrics.unrouted(),
+            backend: Backend::Legacy,
+            reason: Reason::Unrouted,
+            read: true,
+            fell_back: false,
+            retry_on_magento: false,
+            new_session: None,
+            magento_tries: 0,
+            identity: None,
+            rejected: None,
+        }
+    }
+
+    /// Decides the request's backend from its head, once, before any upstream is chosen: the
+    /// request id, the caller's token, the route, the rate limits (`Some` when one refuses the
+    /// request, already counted), the stickiness key, the flags, the service's health and circuit.
+    pub(crate) fn admit<H: Head>(
+        &self,
+        req: &H,
+        peer: impl FnOnce() -> Option<std::net::IpAddr>,
+        ctx: &mut RequestCtx,
+    ) -> Option<Over> {
+        ctx.request_id = match req.header(REQUEST_ID).and_then(visible_ascii) {
+            Some(id) if !id.is_empty() && id.len() <= 200 => id.to_owned(),
+            _ => random_id(),
+        };
+        if let Some(token) = req.header("authorization").and_then(auth::bearer) {
+            match &self.token_key {
+                Some(key) => match key.verify(token, unix_now()) {
+                    Ok(identity) => ctx.identity = Some(identity),
+                    Err(why) => ctx.rejected = Some(why),
+                },
+                None => ctx.rejected = Some(Rejected::NoKey),
+            }
+        }
+        let route = ctx.table.routes.position(req.path());
+        ctx.route = route;
+        ctx.read = is_read(req.method());
+        if let Some(r) = route {
+            ctx.domain = ctx.table.counter_index[ctx.table.routes.routes()[r].domain_index];
+        }
+        if let Some(limits) = &self.limits {
+            let customer = match ctx.identity {
+                Some(Identity::Customer(id)) => Some(id),
+                _ => None,
+            };
+            if let Some(over) = limits.check(self.client_ip(req, peer), customer) {
+                self.refuse(ctx, over);
+                return Some(over);
+            }
+        }
+        let route_i = route?;
+        // Borrowed, not cloned: the request already holds the table.
+        let table = &ctx.table;
+        let r = &table.routes.routes()[route_i];
+        let existing = self.session_key(req);
+        if existing.is_none() {
+            ctx.new_session = Some(random_id());
+        }
+        let session_id = existing.or(ctx.new_session.as_deref());
+        let customer_key = match ctx.identity {
+            Some(Identity::Customer(id)) if self.sticky_customer => Some(id.to_string()),
+            _ => None,
+        };
+        let who = Who {
+            user_id: customer_key.as_deref(),
+            session_id,
+            remote_address: None,
+        };
+        let (mut backend, mut reason) = if ctx.rejected.is_some() {
+            // A token the proxy cannot vouch for: Magento answers it as it always has.
+            self.metrics
+                .unverified_tokens
+                .fetch_add(1, Ordering::Relaxed);
+            (Backend::Legacy, Reason::UnverifiedToken)
+        } else {
+            let flags = self.flags.snapshot();
+            decide(&flags, Some(r), req.method(), &who, self.tester(req))
+        };
+        if backend == Backend::Modern && reason == Reason::Flag {
+            let service = &table.services[r.service_index];
+            if !service.health.is_healthy() {
+                backend = Backend::Legacy;
+                reason = Reason::Unhealthy;
+                self.metrics.diverted(ctx.domain, true);
+            } else if service
+                .circuit
+                .as_ref()
+                .is_some_and(|c| !c.allow(Instant::now()))
+            {
+                backend = Backend::Legacy;
+                reason = Reason::CircuitOpen;
+                self.metrics.diverted(ctx.domain, false);
+            }
+        }
+        ctx.backend = backend;
+        ctx.reason = reason;
+        None
+    }
+
+    /// Counts a finished request and writes its access-log line.
+    pub(crate) fn record(&self, ctx: &RequestCtx, method: &str, path: &str, status: u16) {
+        let seconds = ctx.start.elapsed().as_secs_f64();
+        self.metrics
+            .request(ctx.domain, ctx.backend, status, seconds);
+        if self.access_log {
+            let route = ctx
+                .route
+                .map(|r| ctx.table.routes.routes()[r].spec.pattern.as_str());
+            let domain = ctx
+                .route
+                .map(|r| ctx.table.routes.routes()[r].spec.domain.as_str());
+            let line = serde_json::json!({
+                "request_id": ctx.request_id,
+                "method": method,
+                "path": path,
+                "route": route,
+                "domain": domain,
+                "backend": ctx.backend.as_str(),
+                "reason": ctx.reason.as_str(),
+                "fallback": ctx.fell_back,
+                "caller": ctx.identity.map(Identity::header_value),
+                "token_rejected": ctx.rejected.map(Rejected::as_str),
+                "status": status,
+                "ms": (seconds * 1e6).round() / 1e3,
+            });
+            println!("{line}");
+        }
+    }
+
+    pub(crate) fn service_index(&self, ctx: &RequestCtx) -> Option<usize> {
         ctx.route
             .map(|r| ctx.table.routes.routes()[r].service_index)
     }
 
     /// The circuit of the request's service, when it was routed to one.
-    fn circuit<'c>(&self, ctx: &'c RequestCtx) -> Option<&'c Circuit> {
+    pub(crate) fn circuit<'c>(&self, ctx: &'c RequestCtx) -> Option<&'c Circuit> {
         self.service_index(ctx)
             .and_then(|s| ctx.table.services[s].circuit.as_deref())
     }
 
     /// A read the new service failed: count it against its circuit and go to Magento.
-    fn fall_back(&self, ctx: &mut RequestCtx) {
+    pub(crate) fn fall_back(&self, ctx: &mut RequestCtx) {
         if let Some(c) = self.circuit(ctx) {
             c.failure(Instant::now());
         }
@@ -254,6 +399,44 @@ impl FicusProxy {
         ctx.retry_on_magento = true;
         self.metrics.fallback(ctx.domain);
     }
+}
+
+/// A request head as the decision reads it: Pingora's parsed header, or the HTTP/1 engine's
+/// (`crate::h1`) borrowed one. Header names are given in lower case.
+pub(crate) trait Head {
+    fn method(&self) -> &http::Method;
+    /// The path, without the query.
+    fn path(&self) -> &str;
+    /// The first value of the header `name`.
+    fn header(&self, name: &str) -> Option<&[u8]>;
+    /// Every value of the header `name`, in order.
+    fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a;
+}
+
+impl Head for RequestHeader {
+    fn method(&self) -> &http::Method {
+        &self.method
+    }
+    fn path(&self) -> &str {
+        self.uri.path()
+    }
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.get(name).map(http::HeaderValue::as_bytes)
+    }
+    fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.headers
+            .get_all(name)
+            .into_iter()
+            .map(http::HeaderValue::as_bytes)
+    }
+}
+
+/// A header value as text when it is visible ASCII (the rule of `http::HeaderValue::to_str`).
+pub(crate) fn visible_ascii(v: &[u8]) -> Option<&str> {
+    v.iter()
+        .all(|&b| b == b'\t' || (32..127).contains(&b))
+        .then(|| std::str::from_utf8(v).ok())
+        .flatten()
 }
 
 /// Seconds since the Unix epoch (a token's `exp` is compared with it).
@@ -291,109 +474,21 @@ impl ProxyHttp for Front {
     type CTX = RequestCtx;
 
     fn new_ctx(&self) -> RequestCtx {
-        RequestCtx {
-            start: Instant::now(),
-            table: self.table(),
-            request_id: String::new(),
-            route: None,
-            domain: self.metrics.unrouted(),
-            backend: Backend::Legacy,
-            reason: Reason::Unrouted,
-            read: true,
-            fell_back: false,
-            retry_on_magento: false,
-            new_session: None,
-            magento_tries: 0,
-            identity: None,
-            rejected: None,
-        }
+        self.0.new_ctx()
     }
 
     /// Decides the backend once, before any upstream is chosen.
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
-        let req = session.req_header();
-        ctx.request_id = match req.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
-            Some(id) if !id.is_empty() && id.len() <= 200 => id.to_owned(),
-            _ => random_id(),
+        let peer = || {
+            session
+                .client_addr()
+                .and_then(|a| a.as_inet())
+                .map(std::net::SocketAddr::ip)
         };
-        if let Some(token) = req
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| auth::bearer(v.as_bytes()))
-        {
-            match &self.token_key {
-                Some(key) => match key.verify(token, unix_now()) {
-                    Ok(identity) => ctx.identity = Some(identity),
-                    Err(why) => ctx.rejected = Some(why),
-                },
-                None => ctx.rejected = Some(Rejected::NoKey),
-            }
+        match self.admit(session.req_header(), peer, ctx) {
+            Some(over) => self.too_many(session, ctx, over).await,
+            None => Ok(false),
         }
-        let route = ctx.table.routes.position(req.uri.path());
-        ctx.route = route;
-        ctx.read = is_read(&req.method);
-        if let Some(r) = route {
-            ctx.domain = ctx.table.counter_index[ctx.table.routes.routes()[r].domain_index];
-        }
-        if let Some(limits) = &self.limits {
-            let customer = match ctx.identity {
-                Some(Identity::Customer(id)) => Some(id),
-                _ => None,
-            };
-            if let Some(over) = limits.check(self.client_ip(session), customer) {
-                return self.too_many(session, ctx, over).await;
-            }
-        }
-        let req = session.req_header();
-        let Some(route_i) = route else {
-            return Ok(false);
-        };
-        // Borrowed, not cloned: the request already holds the table.
-        let table = &ctx.table;
-        let r = &table.routes.routes()[route_i];
-        let existing = self.session_key(req);
-        if existing.is_none() {
-            ctx.new_session = Some(random_id());
-        }
-        let session_id = existing.or(ctx.new_session.as_deref());
-        let customer_key = match ctx.identity {
-            Some(Identity::Customer(id)) if self.sticky_customer => Some(id.to_string()),
-            _ => None,
-        };
-        let who = Who {
-            user_id: customer_key.as_deref(),
-            session_id,
-            remote_address: None,
-        };
-        let (mut backend, mut reason) = if ctx.rejected.is_some() {
-            // A token the proxy cannot vouch for: Magento answers it as it always has.
-            self.metrics
-                .unverified_tokens
-                .fetch_add(1, Ordering::Relaxed);
-            (Backend::Legacy, Reason::UnverifiedToken)
-        } else {
-            let flags = self.flags.snapshot();
-            decide(&flags, Some(r), &req.method, &who, self.tester(req))
-        };
-        if backend == Backend::Modern && reason == Reason::Flag {
-            let service = &table.services[r.service_index];
-            if !service.health.is_healthy() {
-                backend = Backend::Legacy;
-                reason = Reason::Unhealthy;
-                self.metrics.diverted(ctx.domain, true);
-            } else if service
-                .circuit
-                .as_ref()
-                .is_some_and(|c| !c.allow(Instant::now()))
-            {
-                backend = Backend::Legacy;
-                reason = Reason::CircuitOpen;
-                self.metrics.diverted(ctx.domain, false);
-            }
-        }
-        ctx.backend = backend;
-        ctx.reason = reason;
-        Ok(false)
     }
 
     async fn upstream_peer(
@@ -566,32 +661,7 @@ impl ProxyHttp for Front {
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
-        let seconds = ctx.start.elapsed().as_secs_f64();
-        self.metrics
-            .request(ctx.domain, ctx.backend, status, seconds);
-        if self.access_log {
-            let req = session.req_header();
-            let route = ctx
-                .route
-                .map(|r| ctx.table.routes.routes()[r].spec.pattern.as_str());
-            let domain = ctx
-                .route
-                .map(|r| ctx.table.routes.routes()[r].spec.domain.as_str());
-            let line = serde_json::json!({
-                "request_id": ctx.request_id,
-                "method": req.method.as_str(),
-                "path": req.uri.path(),
-                "route": route,
-                "domain": domain,
-                "backend": ctx.backend.as_str(),
-                "reason": ctx.reason.as_str(),
-                "fallback": ctx.fell_back,
-                "caller": ctx.identity.map(Identity::header_value),
-                "token_rejected": ctx.rejected.map(Rejected::as_str),
-                "status": status,
-                "ms": (seconds * 1e6).round() / 1e3,
-            });
-            println!("{line}");
-        }
+        let req = session.req_header();
+        self.record(ctx, req.method.as_str(), req.uri.path(), status);
     }
 }

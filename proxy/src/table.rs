@@ -24,6 +24,8 @@ pub struct Upstream {
     pub addr: String,
     /// The peer handed to Pingora (cloned per request).
     pub peer: HttpPeer,
+    /// The address the HTTP/1 engine connects to.
+    pub sock: std::net::SocketAddr,
     /// The new service's circuit (Magento's backends have none).
     pub circuit: Option<Arc<Circuit>>,
     /// What the active health checks last concluded.
@@ -85,6 +87,10 @@ pub struct Table {
     /// The counters' index of each of the route table's domains (the counters are laid out at
     /// start; a reloaded table may list the domains in another order, or fewer of them).
     pub counter_index: Vec<usize>,
+    /// How long the HTTP/1 engine waits for an upstream's connection.
+    pub connect_timeout: Duration,
+    /// How long the HTTP/1 engine waits for each read from an upstream.
+    pub read_timeout: Duration,
 }
 
 impl Table {
@@ -115,6 +121,7 @@ impl Table {
                     name: name.clone(),
                     addr: addr.clone(),
                     peer: peer(addr, connect, read)?,
+                    sock: sock(addr)?,
                     circuit: Some(
                         old.and_then(|o| o.circuit.clone())
                             .unwrap_or_else(|| Arc::new(Circuit::new(settings.circuit.settings()))),
@@ -132,12 +139,15 @@ impl Table {
                     name: "magento".to_owned(),
                     addr: addr.clone(),
                     peer: peer(addr, connect, read)?,
+                    sock: sock(addr)?,
                     circuit: None,
                     health: old.map(|o| Arc::clone(&o.health)).unwrap_or_default(),
                 })
             })
             .collect::<Result<_, crate::Error>>()?;
         Ok(Self {
+            connect_timeout: connect,
+            read_timeout: read,
             counter_index: (0..routes.domains().len()).collect(),
             routes,
             services,
@@ -166,10 +176,13 @@ impl Table {
 
 /// An upstream as a Pingora peer with the proxy's timeouts. `addr` is an `ip:port` (checked by
 /// the settings' validation; checked again here so a bad one is an error, not a panic).
+fn sock(addr: &str) -> Result<std::net::SocketAddr, crate::Error> {
+    addr.parse()
+        .map_err(|_| crate::Error::Config(format!("{addr:?} is not host:port with an IP address")))
+}
+
 fn peer(addr: &str, connect: Duration, read: Duration) -> Result<HttpPeer, crate::Error> {
-    let sock: std::net::SocketAddr = addr.parse().map_err(|_| {
-        crate::Error::Config(format!("{addr:?} is not host:port with an IP address"))
-    })?;
+    let sock = sock(addr)?;
     let mut peer = HttpPeer::new(sock, false, String::new());
     peer.options.connection_timeout = Some(connect);
     peer.options.read_timeout = Some(read);

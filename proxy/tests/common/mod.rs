@@ -127,11 +127,18 @@ pub fn read_response(conn: &mut BufReader<TcpStream>, head_only: bool) -> Option
             let mut size = String::new();
             conn.read_line(&mut size).ok()?;
             let n = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
-            let mut chunk = vec![0; n + 2];
-            conn.read_exact(&mut chunk).ok()?;
             if n == 0 {
+                // The trailer's lines, up to the empty one.
+                loop {
+                    let mut line = String::new();
+                    if conn.read_line(&mut line).ok()? == 0 || line.trim_end().is_empty() {
+                        break;
+                    }
+                }
                 break;
             }
+            let mut chunk = vec![0; n + 2];
+            conn.read_exact(&mut chunk).ok()?;
             body.extend_from_slice(&chunk[..n]);
         }
     } else if let Some(n) = headers

@@ -1,0 +1,991 @@
+//! ficus-proxy's HTTP/1 engine: the hot path of the front door.
+//!
+//! Pingora accepts the connections (listeners, graceful upgrade, shutdown); this engine reads
+//! each request head itself and answers the common case — a `GET` or `HEAD` over HTTP/1.1 with
+//! no body and no upgrade — with one parse, one write to a kept upstream connection, one read and
+//! one write back: what nginx does per request. Everything else (writes and their bodies, HTTP/1.0,
+//! upgrades, `Expect`, heads over 16 KiB, anything it cannot parse) is handed, bytes and all, to
+//! Pingora's proxy with the same filters ([`crate::proxy::Front`]), on the same connection.
+//!
+//! Both paths decide through [`FicusProxy::admit`] and count through [`FicusProxy::record`], so a
+//! request gets the same backend, headers, fallback, circuit and log line whichever path serves
+//! it. Why: Pingora's proxy framework costs about twice nginx's CPU per request on this machine
+//! (BENCHMARKS.md); this path costs about the same as nginx.
+//!
+//! A read has no body, so it can always be sent again before the client has seen a byte: a
+//! refused or broken new service, or its 5xx, goes to Magento (once), a refused Magento to the
+//! next one, and a kept upstream connection found closed to a fresh one.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::{self, Write as _};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use http::Method;
+use pingora::apps::ServerApp;
+use pingora::protocols::Stream;
+use pingora::protocols::l4::stream::Stream as L4Stream;
+use pingora::proxy::HttpProxy;
+use pingora::server::ShutdownWatch;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+use crate::auth;
+use crate::decide::Backend;
+use crate::limits::TOO_MANY_BODY;
+use crate::proxy::{
+    FicusProxy, Front, Head, OVERRIDE_HEADER, REQUEST_ID, RequestCtx, TESTER_HEADER,
+};
+use crate::table::Table;
+
+/// Request heads with more headers than this go to Pingora.
+const MAX_HEADERS: usize = 100;
+/// Request heads longer than this go to Pingora (which allows more).
+const MAX_HEAD: usize = 16 * 1024;
+/// Upstream response heads longer than this are refused (502).
+const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+/// How long a client connection may wait for its next request, or between reads of one head.
+const CLIENT_IDLE: Duration = Duration::from_secs(60);
+/// Kept upstream connections idle longer than this are closed instead of reused.
+const UPSTREAM_IDLE: Duration = Duration::from_secs(55);
+/// Kept upstream connections per address and thread.
+const UPSTREAM_KEPT: usize = 256;
+
+/// Request headers the proxy never passes upstream: its own (set again below) and the
+/// connection's own (hop-by-hop).
+const DROP_UPSTREAM: [&str; 7] = [
+    OVERRIDE_HEADER,
+    TESTER_HEADER,
+    auth::IDENTITY_HEADER,
+    auth::SECRET_HEADER,
+    REQUEST_ID,
+    "connection",
+    "keep-alive",
+];
+/// Response headers the proxy sets itself or that belong to the upstream connection.
+const DROP_DOWNSTREAM: [&str; 4] = [OVERRIDE_HEADER, REQUEST_ID, "connection", "keep-alive"];
+
+/// The proxy service: this engine in front, Pingora's proxy for what it hands over.
+pub struct Engine {
+    front: Front,
+    pingora: Arc<HttpProxy<Front>>,
+    /// Off: every request goes through Pingora's proxy (the setting `fast_http1 = false`).
+    fast: bool,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("fast", &self.fast)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// The engine over `front`, handing requests it does not serve to `pingora`.
+    pub fn new(front: Front, pingora: Arc<HttpProxy<Front>>, fast: bool) -> Self {
+        Self {
+            front,
+            pingora,
+            fast,
+        }
+    }
+}
+
+#[async_trait]
+impl ServerApp for Engine {
+    async fn process_new(
+        self: &Arc<Self>,
+        stream: Stream,
+        shutdown: &ShutdownWatch,
+    ) -> Option<Stream> {
+        // Only a plain TCP stream can take back bytes already read, which a hand-over needs.
+        if !self.fast || !stream.as_any().is::<L4Stream>() {
+            return self.pingora.process_new(stream, shutdown).await;
+        }
+        self.serve(stream, shutdown).await;
+        None
+    }
+
+    async fn cleanup(&self) {
+        self.pingora.cleanup().await;
+    }
+}
+
+/// What became of one request head.
+enum Served {
+    /// Answered; the connection takes the next request.
+    KeepAlive,
+    /// Answered, or failed; the connection is closed.
+    Close,
+    /// Not this engine's: Pingora serves it.
+    HandOver,
+}
+
+impl Engine {
+    /// Serves one client connection until it closes.
+    async fn serve(&self, mut client: Stream, shutdown: &ShutdownWatch) {
+        let mut shutdown = shutdown.clone();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut peer_ip: Option<Option<IpAddr>> = None;
+        loop {
+            let Some(end) = read_head(&mut client, &mut buf, &mut shutdown).await else {
+                return;
+            };
+            let served = match end {
+                HeadEnd::Crlf(n) => self.one(&mut client, &buf[..n], &mut peer_ip).await,
+                HeadEnd::Other => Served::HandOver,
+            };
+            match served {
+                Served::KeepAlive => {
+                    if let HeadEnd::Crlf(n) = end {
+                        buf.drain(..n);
+                    }
+                }
+                Served::Close => {
+                    let _ = client.shutdown().await;
+                    return;
+                }
+                Served::HandOver => {
+                    let Ok(mut l4) = client.into_any().downcast::<L4Stream>() else {
+                        return;
+                    };
+                    l4.rewind(&buf);
+                    buf.clear();
+                    match self.pingora.process_new(l4, &shutdown).await {
+                        Some(back) => client = back,
+                        None => return,
+                    }
+                }
+            }
+            if *shutdown.borrow() {
+                let _ = client.shutdown().await;
+                return;
+            }
+            if buf.is_empty() && buf.capacity() > MAX_HEAD {
+                buf = Vec::new();
+            }
+        }
+    }
+
+    /// Serves one request whose head is `raw`.
+    async fn one(
+        &self,
+        client: &mut Stream,
+        raw: &[u8],
+        peer_ip: &mut Option<Option<IpAddr>>,
+    ) -> Served {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Request::new(&mut headers);
+        if !matches!(parsed.parse(raw), Ok(httparse::Status::Complete(_))) {
+            return Served::HandOver;
+        }
+        let Some(head) = FastHead::new(&parsed) else {
+            return Served::HandOver;
+        };
+        let front: &FicusProxy = &self.front;
+        let mut ctx = front.new_ctx();
+        let peer = || *peer_ip.get_or_insert_with(|| socket_peer(client));
+        if front.admit(&head, peer, &mut ctx).is_some() {
+            let status = too_many(client, &head, &ctx).await;
+            front.record(&ctx, head.method.as_str(), head.path, status);
+            return keep_if(status != 0 && !head.close);
+        }
+        let mut request = Vec::with_capacity(raw.len() + 160);
+        let answer = loop {
+            let (sock, modern) = match (ctx.backend, front.service_index(&ctx)) {
+                (Backend::Modern, Some(s)) => (ctx.table.services[s].sock, true),
+                _ => (front.next_magento(&mut ctx).sock, false),
+            };
+            upstream_request(&mut request, &head, front, &ctx);
+            match exchange(sock, &request, head.is_head(), &ctx.table).await {
+                Ok(answer) if modern && answer.status >= 500 => {
+                    // A read the new service failed: Magento answers before the client sees it.
+                    front.fall_back(&mut ctx);
+                }
+                Ok(answer) => {
+                    if modern && let Some(c) = front.circuit(&ctx) {
+                        c.success(Instant::now());
+                    }
+                    break Some(answer);
+                }
+                Err(_) if modern => front.fall_back(&mut ctx),
+                Err(UpstreamError::Connect) if ctx.magento_tries < ctx.table.magento.len() => {}
+                Err(_) => break None,
+            }
+        };
+        let status = match answer {
+            Some(answer) => {
+                let status = answer.status;
+                let keep = relay(client, answer, &head, front, &ctx).await;
+                front.record(&ctx, head.method.as_str(), head.path, status);
+                return keep_if(keep && !head.close);
+            }
+            None => bad_gateway(client, &ctx).await,
+        };
+        front.record(&ctx, head.method.as_str(), head.path, status);
+        Served::Close
+    }
+}
+
+fn keep_if(keep: bool) -> Served {
+    if keep {
+        Served::KeepAlive
+    } else {
+        Served::Close
+    }
+}
+
+/// The client's address, from the socket (a system call, made once per connection and only when
+/// a rate limit needs it).
+fn socket_peer(client: &Stream) -> Option<IpAddr> {
+    client
+        .get_socket_digest()
+        .and_then(|d| d.peer_addr().and_then(|a| a.as_inet()).map(SocketAddr::ip))
+}
+
+/// Where a request head ends.
+#[derive(Clone, Copy)]
+enum HeadEnd {
+    /// After `n` bytes, with CRLF line ends: this engine's to parse.
+    Crlf(usize),
+    /// Lines ended by a bare LF, or a head longer than [`MAX_HEAD`]: Pingora's.
+    Other,
+}
+
+/// Reads until `buf` holds a whole request head. `None`: the client went away or stayed idle too
+/// long, or the server is shutting down, between requests.
+async fn read_head(
+    client: &mut Stream,
+    buf: &mut Vec<u8>,
+    shutdown: &mut ShutdownWatch,
+) -> Option<HeadEnd> {
+    loop {
+        if let Some(end) = head_end(buf) {
+            return Some(end);
+        }
+        if buf.len() >= MAX_HEAD {
+            return Some(HeadEnd::Other);
+        }
+        buf.reserve(4096);
+        let read = if buf.is_empty() {
+            if *shutdown.borrow() {
+                return None;
+            }
+            tokio::select! {
+                biased;
+                read = timeout(CLIENT_IDLE, client.read_buf(buf)) => read,
+                _ = shutdown.changed() => return None,
+            }
+        } else {
+            timeout(CLIENT_IDLE, client.read_buf(buf)).await
+        };
+        match read {
+            Ok(Ok(n)) if n > 0 => {}
+            // Closed, failed or idle with part of a head: there is nothing to answer.
+            _ => return None,
+        }
+    }
+}
+
+/// The end of the head in `buf`: the first empty line.
+fn head_end(buf: &[u8]) -> Option<HeadEnd> {
+    for i in memchr::memchr_iter(b'\n', buf) {
+        let next = &buf[i + 1..];
+        if next.first() == Some(&b'\n') {
+            return Some(HeadEnd::Other);
+        }
+        if next.starts_with(b"\r\n") {
+            let crlf = i > 0 && buf[i - 1] == b'\r';
+            return Some(if crlf {
+                HeadEnd::Crlf(i + 3)
+            } else {
+                HeadEnd::Other
+            });
+        }
+    }
+    None
+}
+
+/// A request head this engine serves, borrowed from the connection's buffer.
+struct FastHead<'b> {
+    method: Method,
+    target: &'b str,
+    path: &'b str,
+    headers: &'b [httparse::Header<'b>],
+    /// The client asked to close the connection after this request.
+    close: bool,
+}
+
+impl<'b> FastHead<'b> {
+    /// `None` for what Pingora serves instead: other methods, HTTP/1.0, a body, an upgrade, an
+    /// `Expect`, a target that is not a path.
+    fn new(req: &'b httparse::Request<'_, 'b>) -> Option<Self> {
+        let method = match req.method? {
+            "GET" => Method::GET,
+            "HEAD" => Method::HEAD,
+            _ => return None,
+        };
+        if req.version? != 1 {
+            return None;
+        }
+        let target = req.path?;
+        if !target.starts_with('/') {
+            return None;
+        }
+        let mut close = false;
+        for h in req.headers.iter() {
+            let name = h.name;
+            if name.eq_ignore_ascii_case("content-length") {
+                if h.value.trim_ascii() != b"0" {
+                    return None;
+                }
+            } else if name.eq_ignore_ascii_case("transfer-encoding")
+                || name.eq_ignore_ascii_case("upgrade")
+                || name.eq_ignore_ascii_case("expect")
+            {
+                return None;
+            } else if name.eq_ignore_ascii_case("connection") {
+                for token in h.value.split(|&b| b == b',') {
+                    let token = token.trim_ascii();
+                    if token.eq_ignore_ascii_case(b"close") {
+                        close = true;
+                    } else if token.eq_ignore_ascii_case(b"upgrade") {
+                        return None;
+                    }
+                }
+            }
+        }
+        let path = target.split_once('?').map_or(target, |(p, _)| p);
+        Some(Self {
+            method,
+            target,
+            path,
+            headers: req.headers,
+            close,
+        })
+    }
+
+    fn is_head(&self) -> bool {
+        self.method == Method::HEAD
+    }
+}
+
+impl Head for FastHead<'_> {
+    fn method(&self) -> &Method {
+        &self.method
+    }
+    fn path(&self) -> &str {
+        self.path
+    }
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    }
+    fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.headers
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    }
+}
+
+fn dropped(name: &str, list: &[&str]) -> bool {
+    list.iter().any(|d| name.eq_ignore_ascii_case(d))
+}
+
+/// The request as the upstream gets it: the client's head without the proxy's own headers and
+/// the hop-by-hop ones, with the request id and, for a new service, the gateway's secret and the
+/// caller's identity.
+fn upstream_request(out: &mut Vec<u8>, head: &FastHead<'_>, front: &FicusProxy, ctx: &RequestCtx) {
+    out.clear();
+    push_all(
+        out,
+        &[head.method.as_str(), " ", head.target, " HTTP/1.1\r\n"],
+    );
+    for h in head.headers {
+        if !dropped(h.name, &DROP_UPSTREAM) {
+            push_header(out, h.name, h.value);
+        }
+    }
+    push_header(out, REQUEST_ID, ctx.request_id.as_bytes());
+    if ctx.backend == Backend::Modern
+        && let Some(secret) = &front.gateway_secret
+    {
+        push_header(out, auth::SECRET_HEADER, secret.as_bytes());
+        if let Some(identity) = ctx.identity {
+            push_header(
+                out,
+                auth::IDENTITY_HEADER,
+                identity.header_value().as_bytes(),
+            );
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+fn push_all(out: &mut Vec<u8>, parts: &[&str]) {
+    for p in parts {
+        out.extend_from_slice(p.as_bytes());
+    }
+}
+
+fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Why an upstream gave no usable response head.
+#[derive(Debug)]
+enum UpstreamError {
+    /// No connection (refused, unreachable, timed out): nothing was sent.
+    Connect,
+    /// Sent, but no whole and valid response head came back (closed, reset, timed out, garbage).
+    Exchange,
+}
+
+/// How a response's body ends.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+    /// At the upstream's close (no length, not chunked).
+    Close,
+}
+
+/// An upstream's response head, read, with its connection.
+struct Answer {
+    sock: SocketAddr,
+    conn: TcpStream,
+    /// The head and whatever of the body came with it.
+    buf: Vec<u8>,
+    head_len: usize,
+    status: u16,
+    framing: Framing,
+    /// The upstream keeps the connection after this response.
+    reusable: bool,
+}
+
+/// Sends `request` to `sock` on a kept connection, or a new one, and reads the response head. A
+/// kept connection that turns out closed before answering anything is replaced by a new one: the
+/// request is a read, and the upstream never saw it.
+async fn exchange(
+    sock: SocketAddr,
+    request: &[u8],
+    is_head: bool,
+    table: &Table,
+) -> Result<Answer, UpstreamError> {
+    loop {
+        let (conn, buf, kept) = match kept_take(sock) {
+            Some((conn, buf)) => (conn, buf, true),
+            None => {
+                let conn = match timeout(table.connect_timeout, TcpStream::connect(sock)).await {
+                    Ok(Ok(conn)) => conn,
+                    _ => return Err(UpstreamError::Connect),
+                };
+                let _ = conn.set_nodelay(true);
+                (conn, Vec::with_capacity(8192), false)
+            }
+        };
+        match send_and_read_head(sock, conn, buf, request, is_head, table.read_timeout).await {
+            Ok(answer) => return Ok(answer),
+            Err(nothing_read) if kept && nothing_read => continue,
+            Err(_) => return Err(UpstreamError::Exchange),
+        }
+    }
+}
+
+/// `Err(true)` when the connection failed before a byte of the response came.
+async fn send_and_read_head(
+    sock: SocketAddr,
+    mut conn: TcpStream,
+    mut buf: Vec<u8>,
+    request: &[u8],
+    is_head: bool,
+    read_timeout: Duration,
+) -> Result<Answer, bool> {
+    conn.write_all(request).await.map_err(|_| true)?;
+    buf.clear();
+    let mut start = 0;
+    loop {
+        let end = loop {
+            if let Some(end) = response_head_end(&buf[start..]) {
+                break start + end;
+            }
+            if buf.len() - start > MAX_RESPONSE_HEAD {
+                return Err(false);
+            }
+            buf.reserve(8192);
+            match timeout(read_timeout, conn.read_buf(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return Err(buf.is_empty()),
+            }
+        };
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Response::new(&mut headers);
+        if !matches!(
+            parsed.parse(&buf[start..end]),
+            Ok(httparse::Status::Complete(_))
+        ) {
+            return Err(false);
+        }
+        let status = parsed.code.ok_or(false)?;
+        if (100..200).contains(&status) {
+            if status == 101 {
+                // Switching protocols on a request that asked for no upgrade.
+                return Err(false);
+            }
+            // An interim response (103 Early Hints, a stray 100): the final one follows.
+            start = end;
+            continue;
+        }
+        let (framing, upstream_close) = framing(&parsed, status, is_head)?;
+        let reusable = parsed.version == Some(1) && !upstream_close && framing != Framing::Close;
+        buf.drain(..start);
+        return Ok(Answer {
+            sock,
+            conn,
+            head_len: end - start,
+            buf,
+            status,
+            framing,
+            reusable,
+        });
+    }
+}
+
+fn response_head_end(buf: &[u8]) -> Option<usize> {
+    memchr::memmem::find(buf, b"\r\n\r\n").map(|i| i + 4)
+}
+
+/// The response's framing (RFC 9112 §6.3) and whether the upstream said it closes.
+fn framing(
+    resp: &httparse::Response<'_, '_>,
+    status: u16,
+    is_head: bool,
+) -> Result<(Framing, bool), bool> {
+    let mut length: Option<u64> = None;
+    let mut chunked = None;
+    let mut close = false;
+    for h in resp.headers.iter() {
+        if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            let last = h
+                .value
+                .rsplit(|&b| b == b',')
+                .next()
+                .unwrap_or(b"")
+                .trim_ascii();
+            chunked = Some(last.eq_ignore_ascii_case(b"chunked"));
+        } else if h.name.eq_ignore_ascii_case("content-length") {
+            let n = std::str::from_utf8(h.value.trim_ascii())
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or(false)?;
+            if length.is_some_and(|l| l != n) {
+                return Err(false);
+            }
+            length = Some(n);
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            close |= h
+                .value
+                .split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+        }
+    }
+    let framing = if is_head || status == 204 || status == 304 {
+        Framing::None
+    } else {
+        match (chunked, length) {
+            (Some(true), _) => Framing::Chunked,
+            (Some(false), _) => Framing::Close,
+            (None, Some(n)) => Framing::Length(n),
+            (None, None) => Framing::Close,
+        }
+    };
+    Ok((framing, close))
+}
+
+/// Writes the response head and body to the client, and keeps the upstream connection when the
+/// body ended where its framing said. Returns whether the client connection can go on.
+async fn relay(
+    client: &mut Stream,
+    answer: Answer,
+    head: &FastHead<'_>,
+    front: &FicusProxy,
+    ctx: &RequestCtx,
+) -> bool {
+    let Answer {
+        sock,
+        mut conn,
+        mut buf,
+        head_len,
+        framing,
+        mut reusable,
+        ..
+    } = answer;
+    let close = head.close || framing == Framing::Close;
+    let mut out = Vec::with_capacity(head_len + 256 + buf.len());
+    {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Response::new(&mut headers);
+        // Parsed once already: it parses again.
+        let _ = parsed.parse(&buf[..head_len]);
+        let _ = write!(
+            out,
+            "HTTP/1.1 {} {}\r\n",
+            parsed.code.unwrap_or(502),
+            parsed.reason.unwrap_or("")
+        );
+        for h in parsed.headers.iter() {
+            if !dropped(h.name, &DROP_DOWNSTREAM) {
+                push_header(&mut out, h.name, h.value);
+            }
+        }
+    }
+    push_header(&mut out, OVERRIDE_HEADER, ctx.backend.as_str().as_bytes());
+    push_header(&mut out, REQUEST_ID, ctx.request_id.as_bytes());
+    if let Some(sid) = &ctx.new_session {
+        push_all(
+            &mut out,
+            &[
+                "set-cookie: ",
+                &front.cookie,
+                "=",
+                sid,
+                &front.set_cookie_suffix,
+                "\r\n",
+            ],
+        );
+    }
+    if close {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+
+    // The body: what came with the head, then reads until its framing ends.
+    let mut body = Body::new(framing);
+    let mut start = head_len;
+    loop {
+        let (taken, done) = match body.take(&buf[start..]) {
+            Ok(step) => step,
+            Err(()) => return false,
+        };
+        out.extend_from_slice(&buf[start..start + taken]);
+        if start + taken < buf.len() {
+            // More than the body: the upstream cannot be trusted with another request.
+            reusable = false;
+        }
+        if !out.is_empty() && client.write_all(&out).await.is_err() {
+            return false;
+        }
+        out.clear();
+        if done {
+            break;
+        }
+        buf.clear();
+        start = 0;
+        buf.reserve(16 * 1024);
+        match timeout(ctx.table.read_timeout, conn.read_buf(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            Ok(Ok(_)) if framing == Framing::Close => break,
+            // The upstream failed half-way: the client cannot be told but by closing.
+            _ => return false,
+        }
+    }
+    if client.flush().await.is_err() {
+        return false;
+    }
+    if reusable {
+        kept_put(sock, conn, buf);
+    }
+    !close
+}
+
+/// Where a response body stands.
+enum Body {
+    Done,
+    Remaining(u64),
+    Chunked(Chunks),
+    UntilClose,
+}
+
+impl Body {
+    fn new(framing: Framing) -> Self {
+        match framing {
+            Framing::None | Framing::Length(0) => Body::Done,
+            Framing::Length(n) => Body::Remaining(n),
+            Framing::Chunked => Body::Chunked(Chunks::Size { size: 0, digits: 0 }),
+            Framing::Close => Body::UntilClose,
+        }
+    }
+
+    /// How many bytes of `bytes` belong to the body, and whether it ends with them.
+    fn take(&mut self, bytes: &[u8]) -> Result<(usize, bool), ()> {
+        match self {
+            Body::Done => Ok((0, true)),
+            Body::UntilClose => Ok((bytes.len(), false)),
+            Body::Remaining(n) => {
+                let taken = bytes.len().min(usize::try_from(*n).unwrap_or(usize::MAX));
+                *n -= taken as u64;
+                Ok((taken, *n == 0))
+            }
+            Body::Chunked(state) => state.feed(bytes),
+        }
+    }
+}
+
+/// A chunked body's parser (RFC 9112 §7.1), which only finds where the body ends: the bytes pass
+/// through unchanged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Chunks {
+    Size { size: u64, digits: u8 },
+    Extension { size: u64 },
+    SizeLf { size: u64 },
+    Data(u64),
+    DataCr,
+    DataLf,
+    TrailerLineStart,
+    TrailerLine,
+    TrailerLf,
+    EndLf,
+    Done,
+}
+
+impl Chunks {
+    /// Bytes of `bytes` consumed, and whether the body ended with them.
+    fn feed(&mut self, bytes: &[u8]) -> Result<(usize, bool), ()> {
+        let mut i = 0;
+        while i < bytes.len() {
+            if let Chunks::Data(n) = *self {
+                let take = (bytes.len() - i).min(usize::try_from(n).unwrap_or(usize::MAX));
+                i += take;
+                let left = n - take as u64;
+                *self = if left == 0 {
+                    Chunks::DataCr
+                } else {
+                    Chunks::Data(left)
+                };
+                continue;
+            }
+            let b = bytes[i];
+            i += 1;
+            *self = match (*self, b) {
+                (Chunks::Size { size, digits }, _) if b.is_ascii_hexdigit() => {
+                    if digits >= 15 {
+                        return Err(());
+                    }
+                    let d = u64::from((b as char).to_digit(16).ok_or(())?);
+                    Chunks::Size {
+                        size: size * 16 + d,
+                        digits: digits + 1,
+                    }
+                }
+                (Chunks::Size { size, digits }, b';' | b' ' | b'\t') if digits > 0 => {
+                    Chunks::Extension { size }
+                }
+                (Chunks::Size { size, digits }, b'\r') if digits > 0 => Chunks::SizeLf { size },
+                (Chunks::Extension { size }, b'\r') => Chunks::SizeLf { size },
+                (Chunks::Extension { size }, _) => Chunks::Extension { size },
+                (Chunks::SizeLf { size: 0 }, b'\n') => Chunks::TrailerLineStart,
+                (Chunks::SizeLf { size }, b'\n') => Chunks::Data(size),
+                (Chunks::DataCr, b'\r') => Chunks::DataLf,
+                (Chunks::DataLf, b'\n') => Chunks::Size { size: 0, digits: 0 },
+                (Chunks::TrailerLineStart, b'\r') => Chunks::EndLf,
+                (Chunks::TrailerLine, b'\r') => Chunks::TrailerLf,
+                (Chunks::TrailerLineStart | Chunks::TrailerLine, _) => Chunks::TrailerLine,
+                (Chunks::TrailerLf, b'\n') => Chunks::TrailerLineStart,
+                (Chunks::EndLf, b'\n') => {
+                    *self = Chunks::Done;
+                    return Ok((i, true));
+                }
+                _ => return Err(()),
+            };
+        }
+        Ok((i, *self == Chunks::Done))
+    }
+}
+
+/// Answers 429 in Magento's REST error shape; the status written, 0 when the client is gone.
+async fn too_many(client: &mut Stream, head: &FastHead<'_>, ctx: &RequestCtx) -> u16 {
+    let mut out = Vec::with_capacity(512);
+    let _ = write!(
+        out,
+        "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json; charset=utf-8\r\n\
+         content-length: {}\r\nretry-after: 1\r\n",
+        TOO_MANY_BODY.len()
+    );
+    push_header(
+        &mut out,
+        OVERRIDE_HEADER,
+        Backend::Legacy.as_str().as_bytes(),
+    );
+    push_header(&mut out, REQUEST_ID, ctx.request_id.as_bytes());
+    if head.close {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    if !head.is_head() {
+        out.extend_from_slice(TOO_MANY_BODY.as_bytes());
+    }
+    match client.write_all(&out).await {
+        Ok(()) if client.flush().await.is_ok() => 429,
+        _ => 0,
+    }
+}
+
+/// Answers 502 when no upstream gave a response; the connection closes after it.
+async fn bad_gateway(client: &mut Stream, ctx: &RequestCtx) -> u16 {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(
+        b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\ncache-control: private, no-store\r\n",
+    );
+    push_header(&mut out, OVERRIDE_HEADER, ctx.backend.as_str().as_bytes());
+    push_header(&mut out, REQUEST_ID, ctx.request_id.as_bytes());
+    out.extend_from_slice(b"connection: close\r\n\r\n");
+    match client.write_all(&out).await {
+        Ok(()) if client.flush().await.is_ok() => 502,
+        _ => 0,
+    }
+}
+
+/// An upstream connection kept for the next request, with its read buffer.
+struct Kept {
+    conn: TcpStream,
+    buf: Vec<u8>,
+    since: Instant,
+}
+
+thread_local! {
+    /// Each thread's kept upstream connections, by address: a connection is registered with the
+    /// thread's runtime, and a request stays on its thread between two awaits.
+    static KEPT: RefCell<HashMap<SocketAddr, Vec<Kept>>> = RefCell::new(HashMap::new());
+}
+
+/// The most recently kept live connection to `sock`, if any.
+fn kept_take(sock: SocketAddr) -> Option<(TcpStream, Vec<u8>)> {
+    KEPT.with_borrow_mut(|kept| {
+        let list = kept.get_mut(&sock)?;
+        while let Some(k) = list.pop() {
+            if k.since.elapsed() < UPSTREAM_IDLE && idle_and_open(&k.conn) {
+                return Some((k.conn, k.buf));
+            }
+        }
+        None
+    })
+}
+
+fn kept_put(sock: SocketAddr, conn: TcpStream, buf: Vec<u8>) {
+    KEPT.with_borrow_mut(|kept| {
+        let list = kept.entry(sock).or_default();
+        if list.len() < UPSTREAM_KEPT {
+            list.push(Kept {
+                conn,
+                buf,
+                since: Instant::now(),
+            });
+        }
+    });
+}
+
+/// A kept connection with nothing to read is open and idle. The runtime's readiness answers
+/// without a system call when nothing arrived; otherwise one read tells a close (or stray bytes,
+/// which make the connection unusable too) from a stale readiness.
+fn idle_and_open(conn: &TcpStream) -> bool {
+    let mut cx = Context::from_waker(Waker::noop());
+    match conn.poll_read_ready(&mut cx) {
+        Poll::Pending => true,
+        Poll::Ready(Err(_)) => false,
+        Poll::Ready(Ok(())) => {
+            let mut byte = [0u8; 1];
+            matches!(conn.try_read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `bytes` in the given pieces; the bytes taken and whether the body ended.
+    fn feed_split(bytes: &[u8], cuts: &[usize]) -> Result<(usize, bool), ()> {
+        let mut state = Chunks::Size { size: 0, digits: 0 };
+        let mut taken = 0;
+        let mut from = 0;
+        for &cut in cuts.iter().chain(std::iter::once(&bytes.len())) {
+            let (n, done) = state.feed(&bytes[from..cut])?;
+            taken += n;
+            if done {
+                return Ok((taken, true));
+            }
+            from = cut;
+        }
+        Ok((taken, false))
+    }
+
+    #[test]
+    fn a_chunked_body_ends_at_its_last_chunk_and_trailer_however_it_arrives() {
+        let body: &[u8] =
+            b"5\r\nhello\r\n6;ext=1\r\n world\r\nA\r\n0123456789\r\n0\r\nx-t: 1\r\n\r\n";
+        let mut wire = body.to_vec();
+        wire.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+        for a in 0..=body.len() {
+            for b in a..=body.len() {
+                assert_eq!(
+                    feed_split(&wire, &[a, b]),
+                    Ok((body.len(), true)),
+                    "cut at {a}, {b}"
+                );
+            }
+        }
+        // Without a trailer, and a lone last chunk.
+        assert_eq!(feed_split(b"0\r\n\r\nnext", &[]), Ok((5, true)));
+        // Not yet ended.
+        assert_eq!(feed_split(b"5\r\nhel", &[]), Ok((6, false)));
+    }
+
+    #[test]
+    fn a_malformed_chunked_body_is_an_error() {
+        for bad in [
+            &b"zz\r\n"[..],
+            b"\r\n",
+            b"5\r\nhelloX\r\n",
+            b"5\nhello",
+            b"ffffffffffffffff0\r\n",
+        ] {
+            assert_eq!(
+                feed_split(bad, &[]),
+                Err(()),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn a_head_ends_at_its_first_empty_line() {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert!(matches!(head_end(head), Some(HeadEnd::Crlf(n)) if n == head.len()));
+        let mut two = head.to_vec();
+        two.extend_from_slice(head);
+        assert!(matches!(head_end(&two), Some(HeadEnd::Crlf(n)) if n == head.len()));
+        assert!(head_end(b"GET / HTTP/1.1\r\nHost: a\r\n").is_none());
+        assert!(matches!(
+            head_end(b"GET / HTTP/1.1\nHost: a\n\n"),
+            Some(HeadEnd::Other)
+        ));
+        assert!(matches!(
+            head_end(b"GET / HTTP/1.1\nHost: a\n\r\n"),
+            Some(HeadEnd::Other)
+        ));
+    }
+}
