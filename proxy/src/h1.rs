@@ -17,7 +17,6 @@
 //! next one, and a kept upstream connection found closed to a fresh one.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::io::{self, Write as _};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -196,21 +195,32 @@ impl Engine {
             front.record(&ctx, head.method.as_str(), head.path, status);
             return keep_if(status != 0 && !head.close);
         }
-        let mut request = Vec::with_capacity(raw.len() + 160);
+        let mut request = scratch();
+        let mut out = scratch();
         let answer = loop {
             let (sock, modern) = match (ctx.backend, front.service_index(&ctx)) {
                 (Backend::Modern, Some(s)) => (ctx.table.services[s].sock, true),
                 _ => (front.next_magento(&mut ctx).sock, false),
             };
             upstream_request(&mut request, &head, front, &ctx);
-            match exchange(sock, &request, head.is_head(), &ctx.table).await {
+            match exchange(
+                ctx.start,
+                sock,
+                &request,
+                &mut out,
+                head.is_head(),
+                &ctx.table,
+            )
+            .await
+            {
                 Ok(answer) if modern && answer.status >= 500 => {
                     // A read the new service failed: Magento answers before the client sees it.
                     front.fall_back(&mut ctx);
                 }
                 Ok(answer) => {
                     if modern && let Some(c) = front.circuit(&ctx) {
-                        c.success(Instant::now());
+                        // The request's start stands for now: one clock read less per request.
+                        c.success(ctx.start);
                     }
                     break Some(answer);
                 }
@@ -219,17 +229,41 @@ impl Engine {
                 Err(_) => break None,
             }
         };
-        let status = match answer {
+        let (status, keep) = match answer {
             Some(answer) => {
                 let status = answer.status;
-                let keep = relay(client, answer, &head, front, &ctx).await;
-                front.record(&ctx, head.method.as_str(), head.path, status);
-                return keep_if(keep && !head.close);
+                let keep = relay(client, answer, &mut out, &head, front, &ctx).await;
+                (status, keep && !head.close)
             }
-            None => bad_gateway(client, &ctx).await,
+            None => (bad_gateway(client, &ctx).await, false),
         };
+        unscratch(request);
+        unscratch(out);
         front.record(&ctx, head.method.as_str(), head.path, status);
-        Served::Close
+        keep_if(keep)
+    }
+}
+
+thread_local! {
+    /// Each thread's spare buffers for the requests and responses it writes: taken for one
+    /// request and given back, so a request allocates none and an idle connection holds none.
+    static SCRATCH: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+fn scratch() -> Vec<u8> {
+    SCRATCH
+        .with_borrow_mut(Vec::pop)
+        .unwrap_or_else(|| Vec::with_capacity(4096))
+}
+
+fn unscratch(mut buf: Vec<u8>) {
+    if buf.capacity() <= 64 * 1024 {
+        buf.clear();
+        SCRATCH.with_borrow_mut(|spare| {
+            if spare.len() < 64 {
+                spare.push(buf);
+            }
+        });
     }
 }
 
@@ -480,13 +514,15 @@ struct Answer {
 /// kept connection that turns out closed before answering anything is replaced by a new one: the
 /// request is a read, and the upstream never saw it.
 async fn exchange(
+    now: Instant,
     sock: SocketAddr,
     request: &[u8],
+    out: &mut Vec<u8>,
     is_head: bool,
     table: &Table,
 ) -> Result<Answer, UpstreamError> {
     loop {
-        let (conn, buf, kept) = match kept_take(sock) {
+        let (conn, buf, kept) = match kept_take(sock, now) {
             Some((conn, buf)) => (conn, buf, true),
             None => {
                 let conn = match timeout(table.connect_timeout, TcpStream::connect(sock)).await {
@@ -497,7 +533,7 @@ async fn exchange(
                 (conn, Vec::with_capacity(8192), false)
             }
         };
-        match send_and_read_head(sock, conn, buf, request, is_head, table.read_timeout).await {
+        match send_and_read_head(sock, conn, buf, out, request, is_head, table.read_timeout).await {
             Ok(answer) => return Ok(answer),
             Err(nothing_read) if kept && nothing_read => continue,
             Err(_) => return Err(UpstreamError::Exchange),
@@ -505,11 +541,14 @@ async fn exchange(
     }
 }
 
+/// Reads the response head and writes the client's status line and the upstream's headers
+/// (without the ones the proxy sets or that belong to the upstream connection) into `out`.
 /// `Err(true)` when the connection failed before a byte of the response came.
 async fn send_and_read_head(
     sock: SocketAddr,
     mut conn: TcpStream,
     mut buf: Vec<u8>,
+    out: &mut Vec<u8>,
     request: &[u8],
     is_head: bool,
     read_timeout: Duration,
@@ -550,6 +589,7 @@ async fn send_and_read_head(
             continue;
         }
         let (framing, upstream_close) = framing(&parsed, status, is_head)?;
+        downstream_head(out, status, &parsed);
         let reusable = parsed.version == Some(1) && !upstream_close && framing != Framing::Close;
         buf.drain(..start);
         return Ok(Answer {
@@ -564,8 +604,30 @@ async fn send_and_read_head(
     }
 }
 
+/// The client's status line and the upstream's headers but the dropped ones.
+fn downstream_head(out: &mut Vec<u8>, status: u16, resp: &httparse::Response<'_, '_>) {
+    out.clear();
+    // A status is three digits (httparse refuses any other).
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(&[
+        b'0' + (status / 100 % 10) as u8,
+        b'0' + (status / 10 % 10) as u8,
+        b'0' + (status % 10) as u8,
+        b' ',
+    ]);
+    out.extend_from_slice(resp.reason.unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for h in resp.headers.iter() {
+        if !dropped(h.name, &DROP_DOWNSTREAM) {
+            push_header(out, h.name, h.value);
+        }
+    }
+}
+
 fn response_head_end(buf: &[u8]) -> Option<usize> {
-    memchr::memmem::find(buf, b"\r\n\r\n").map(|i| i + 4)
+    static EMPTY_LINE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
+    EMPTY_LINE.find(buf).map(|i| i + 4)
 }
 
 /// The response's framing (RFC 9112 §6.3) and whether the upstream said it closes.
@@ -620,6 +682,7 @@ fn framing(
 async fn relay(
     client: &mut Stream,
     answer: Answer,
+    out: &mut Vec<u8>,
     head: &FastHead<'_>,
     front: &FicusProxy,
     ctx: &RequestCtx,
@@ -634,29 +697,11 @@ async fn relay(
         ..
     } = answer;
     let close = head.close || framing == Framing::Close;
-    let mut out = Vec::with_capacity(head_len + 256 + buf.len());
-    {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut parsed = httparse::Response::new(&mut headers);
-        // Parsed once already: it parses again.
-        let _ = parsed.parse(&buf[..head_len]);
-        let _ = write!(
-            out,
-            "HTTP/1.1 {} {}\r\n",
-            parsed.code.unwrap_or(502),
-            parsed.reason.unwrap_or("")
-        );
-        for h in parsed.headers.iter() {
-            if !dropped(h.name, &DROP_DOWNSTREAM) {
-                push_header(&mut out, h.name, h.value);
-            }
-        }
-    }
-    push_header(&mut out, OVERRIDE_HEADER, ctx.backend.as_str().as_bytes());
-    push_header(&mut out, REQUEST_ID, ctx.request_id.as_bytes());
+    push_header(out, OVERRIDE_HEADER, ctx.backend.as_str().as_bytes());
+    push_header(out, REQUEST_ID, ctx.request_id.as_bytes());
     if let Some(sid) = &ctx.new_session {
         push_all(
-            &mut out,
+            out,
             &[
                 "set-cookie: ",
                 &front.cookie,
@@ -685,7 +730,7 @@ async fn relay(
             // More than the body: the upstream cannot be trusted with another request.
             reusable = false;
         }
-        if !out.is_empty() && client.write_all(&out).await.is_err() {
+        if !out.is_empty() && client.write_all(out).await.is_err() {
             return false;
         }
         out.clear();
@@ -706,7 +751,7 @@ async fn relay(
         return false;
     }
     if reusable {
-        kept_put(sock, conn, buf);
+        kept_put(sock, conn, buf, ctx.start);
     }
     !close
 }
@@ -868,15 +913,16 @@ struct Kept {
 thread_local! {
     /// Each thread's kept upstream connections, by address: a connection is registered with the
     /// thread's runtime, and a request stays on its thread between two awaits.
-    static KEPT: RefCell<HashMap<SocketAddr, Vec<Kept>>> = RefCell::new(HashMap::new());
+    static KEPT: RefCell<Vec<(SocketAddr, Vec<Kept>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The most recently kept live connection to `sock`, if any.
-fn kept_take(sock: SocketAddr) -> Option<(TcpStream, Vec<u8>)> {
+/// The upstreams are few (the services and Magento's backends): a list beats a hash map.
+fn kept_take(sock: SocketAddr, now: Instant) -> Option<(TcpStream, Vec<u8>)> {
     KEPT.with_borrow_mut(|kept| {
-        let list = kept.get_mut(&sock)?;
+        let list = &mut kept.iter_mut().find(|(addr, _)| *addr == sock)?.1;
         while let Some(k) = list.pop() {
-            if k.since.elapsed() < UPSTREAM_IDLE && idle_and_open(&k.conn) {
+            if now.saturating_duration_since(k.since) < UPSTREAM_IDLE && idle_and_open(&k.conn) {
                 return Some((k.conn, k.buf));
             }
         }
@@ -884,14 +930,21 @@ fn kept_take(sock: SocketAddr) -> Option<(TcpStream, Vec<u8>)> {
     })
 }
 
-fn kept_put(sock: SocketAddr, conn: TcpStream, buf: Vec<u8>) {
+fn kept_put(sock: SocketAddr, conn: TcpStream, buf: Vec<u8>, now: Instant) {
     KEPT.with_borrow_mut(|kept| {
-        let list = kept.entry(sock).or_default();
+        let i = match kept.iter().position(|(addr, _)| *addr == sock) {
+            Some(i) => i,
+            None => {
+                kept.push((sock, Vec::new()));
+                kept.len() - 1
+            }
+        };
+        let list = &mut kept[i].1;
         if list.len() < UPSTREAM_KEPT {
             list.push(Kept {
                 conn,
                 buf,
-                since: Instant::now(),
+                since: now,
             });
         }
     });

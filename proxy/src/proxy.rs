@@ -449,7 +449,12 @@ fn unix_now() -> i64 {
 /// A random 128-bit id as 32 hex digits, from the thread's CSPRNG (no system call per id, unlike
 /// a fresh `getrandom` per UUID, which cost a system call per request).
 fn random_id() -> String {
-    format!("{:032x}", rand::random::<u128>())
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let n = rand::random::<u128>();
+    (0..32)
+        .rev()
+        .map(|i| char::from(HEX[((n >> (i * 4)) & 0xf) as usize]))
+        .collect()
 }
 
 /// Compares secrets without stopping at the first differing byte.
