@@ -42,6 +42,10 @@ pub struct Settings {
     /// Pingora's proxy serves everything (about twice the CPU per request, see BENCHMARKS.md).
     #[serde(default = "yes")]
     pub fast_http1: bool,
+    /// Seconds ficus's HTTP/1 engine keeps an idle client connection open, and waits for a
+    /// request's head to arrive whole.
+    #[serde(default = "sixty")]
+    pub client_timeout_seconds: u64,
     /// Seconds Pingora waits after SIGTERM before it stops accepting (Pingora's default is 300).
     #[serde(default = "five")]
     pub grace_period_seconds: u64,
@@ -374,6 +378,11 @@ impl Settings {
             return Err(Error::Config(
                 "admin_token (or FICUS_PROXY_ADMIN_TOKEN) is required: the admin API moves traffic"
                     .into(),
+            ));
+        }
+        if self.client_timeout_seconds == 0 {
+            return Err(Error::Config(
+                "client_timeout_seconds must be at least 1".into(),
             ));
         }
         if !(1..=1024).contains(&self.read_buffer_kib) {

@@ -108,7 +108,12 @@ pub fn run(
     ));
     let mut proxy_service = pingora::services::listening::Service::new(
         "ficus proxy".to_owned(),
-        h1::Engine::new(front, pingora_proxy, settings.fast_http1),
+        h1::Engine::new(
+            front,
+            pingora_proxy,
+            settings.fast_http1,
+            Duration::from_secs(settings.client_timeout_seconds),
+        ),
     );
     // Pingora reads each connection through a 64 KiB buffer by default (sized for TLS records):
     // with 10,000 kept-alive visitors that is most of the proxy's memory. Plain HTTP request

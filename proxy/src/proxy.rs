@@ -451,10 +451,11 @@ fn unix_now() -> i64 {
 fn random_id() -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let n = rand::random::<u128>();
-    (0..32)
-        .rev()
-        .map(|i| char::from(HEX[((n >> (i * 4)) & 0xf) as usize]))
-        .collect()
+    let mut id = String::with_capacity(32);
+    for i in (0..32).rev() {
+        id.push(char::from(HEX[((n >> (i * 4)) & 0xf) as usize]));
+    }
+    id
 }
 
 /// Compares secrets without stopping at the first differing byte.

@@ -99,6 +99,10 @@ fn serve(conn: TcpStream, seen: &Mutex<Seen>) {
                 let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh");
                 return;
             }
+            "/x/slow" => {
+                std::thread::sleep(Duration::from_millis(1500));
+                b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow".to_vec()
+            }
             "/x/lengths" => {
                 b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd".to_vec()
             }
@@ -373,4 +377,79 @@ fn both_engines_rewrite_the_same_headers() {
         let b = get(&mut conn, "/x/plain", "");
         assert_eq!(text(&b), "/x/plain ", "fast {fast}");
     }
+}
+
+#[test]
+fn slow_clients_and_a_slow_upstream_are_timed_out() {
+    let (upstream, _seen) = scripted();
+    let proxy = start_proxy(
+        "h1-timeouts",
+        &[upstream],
+        upstream,
+        FlagsFrom::File(0),
+        "client_timeout_seconds = 1\nread_timeout_ms = 400",
+    );
+    // Half a head, then nothing: closed once the client timeout passes, with no answer.
+    let mut half = connect(&proxy);
+    half.get_mut()
+        .write_all(b"GET /x/a HTTP/1.1\r\nHost: a\r\n")
+        .expect("send");
+    let started = std::time::Instant::now();
+    assert!(closed(&mut half), "a half head got an answer");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900),
+        "closed after {waited:?}, before the timeout"
+    );
+    // An idle kept-alive connection: closed too, after its first request was answered.
+    let mut idle = connect(&proxy);
+    let a = get(&mut idle, "/x/a", "");
+    assert_eq!(text(&a), "/x/a ");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        closed(&mut idle),
+        "the idle connection was kept past the client timeout"
+    );
+    // An upstream slower than read_timeout_ms: 502 from the proxy, long before the upstream answers.
+    let mut slow = connect(&proxy);
+    let started = std::time::Instant::now();
+    let b = get(&mut slow, "/x/slow", "");
+    assert_eq!(b.status, 502);
+    assert!(
+        started.elapsed() < Duration::from_millis(1400),
+        "waited for the slow upstream"
+    );
+}
+
+#[test]
+fn a_shutdown_closes_idle_connections_at_once() {
+    let (upstream, _seen) = scripted();
+    // A long grace period for requests under way: an idle connection left to it would stay open
+    // for 10 s, until Pingora drops the runtime.
+    let mut proxy = start_proxy(
+        "h1-shutdown",
+        &[upstream],
+        upstream,
+        FlagsFrom::File(0),
+        "grace_period_seconds = 10",
+    );
+    let mut idle = connect(&proxy);
+    assert_eq!(text(&get(&mut idle, "/x/a", "")), "/x/a ");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &proxy.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    assert!(
+        closed(&mut idle),
+        "the idle connection got bytes instead of a close"
+    );
+    let waited = started.elapsed();
+    eprintln!("idle connection closed {waited:?} after SIGTERM");
+    assert!(
+        waited < Duration::from_secs(5),
+        "closed after {waited:?}: left to the grace period"
+    );
+    let _ = proxy.child.wait();
 }

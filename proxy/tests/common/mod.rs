@@ -283,15 +283,24 @@ pub fn start_proxy_with(
     };
     let (port, admin_port) = (free_port(), free_port());
     let magento: Vec<String> = magento.iter().map(|a| format!("\"{a}\"")).collect();
+    // No grace and one second to stop, unless the test sets its own.
+    let shutdown: String = ["grace_period_seconds = 0", "shutdown_timeout_seconds = 1"]
+        .iter()
+        .filter(|line| {
+            !line
+                .split(' ')
+                .next()
+                .is_some_and(|key| extra.contains(key))
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
     let settings = format!(
         r#"listen = "127.0.0.1:{port}"
 admin_listen = "127.0.0.1:{admin_port}"
 admin_token = "{ADMIN}"
 tester_token = "{TESTER}"
 threads = 2
-grace_period_seconds = 0
-shutdown_timeout_seconds = 1
-magento = [{}]
+{shutdown}magento = [{}]
 access_log = false
 audit_log = "audit.jsonl"
 connect_timeout_ms = 500
