@@ -46,6 +46,10 @@ use crate::table::Table;
 
 /// Request heads with more headers than this go to Pingora.
 const MAX_HEADERS: usize = 100;
+/// Response heads with more headers than this are refused (502).
+const MAX_RESPONSE_HEADERS: usize = 256;
+/// A kept connection's read buffer grown past this (a large body went through it) is not kept.
+const KEPT_BUFFER: usize = 64 * 1024;
 /// Request heads longer than this go to Pingora (which allows more).
 const MAX_HEAD: usize = 16 * 1024;
 /// Upstream response heads longer than this are refused (502).
@@ -632,7 +636,7 @@ async fn send_and_read_head(
                 _ => return Err(buf.is_empty()),
             }
         };
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
         let mut parsed = httparse::Response::new(&mut headers);
         if !matches!(
             parsed.parse(&buf[start..end]),
@@ -651,7 +655,7 @@ async fn send_and_read_head(
             continue;
         }
         let (framing, upstream_close) = framing(&parsed, status, is_head)?;
-        downstream_head(out, status, &parsed);
+        downstream_head(out, status, &parsed, framing == Framing::Chunked);
         let reusable = parsed.version == Some(1) && !upstream_close && framing != Framing::Close;
         buf.drain(..start);
         return Ok(Answer {
@@ -667,7 +671,14 @@ async fn send_and_read_head(
 }
 
 /// The client's status line and the upstream's headers but the dropped ones.
-fn downstream_head(out: &mut Vec<u8>, status: u16, resp: &httparse::Response<'_, '_>) {
+/// With a chunked body, a `Content-Length` beside it is dropped: chunked framing wins (RFC 9112
+/// §6.3), and a client that believed the length would read the body wrong.
+fn downstream_head(
+    out: &mut Vec<u8>,
+    status: u16,
+    resp: &httparse::Response<'_, '_>,
+    chunked: bool,
+) {
     out.clear();
     // A status is three digits (httparse refuses any other).
     out.extend_from_slice(b"HTTP/1.1 ");
@@ -680,7 +691,8 @@ fn downstream_head(out: &mut Vec<u8>, status: u16, resp: &httparse::Response<'_,
     out.extend_from_slice(resp.reason.unwrap_or("").as_bytes());
     out.extend_from_slice(b"\r\n");
     for h in resp.headers.iter() {
-        if !dropped(h.name, &DROP_DOWNSTREAM) {
+        let length = chunked && h.name.eq_ignore_ascii_case("content-length");
+        if !length && !dropped(h.name, &DROP_DOWNSTREAM) {
             push_header(out, h.name, h.value);
         }
     }
@@ -815,6 +827,9 @@ async fn relay(
         return false;
     }
     if reusable {
+        if buf.capacity() > KEPT_BUFFER {
+            buf = Vec::with_capacity(8192);
+        }
         kept_put(sock, conn, buf, ctx.start);
     }
     !close

@@ -91,6 +91,18 @@ fn serve(conn: TcpStream, seen: &Mutex<Seen>) {
                 let _ = conn.write_all(b"the close");
                 return;
             }
+            "/x/both" => {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n\
+                4\r\nbody\r\n0\r\n\r\n"
+                    .to_vec()
+            }
+            "/x/big" => {
+                let body = "0123456789".repeat(50_000);
+                let mut r = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len())
+                    .into_bytes();
+                r.extend_from_slice(body.as_bytes());
+                r
+            }
             "/x/early" => b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n\
                 HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
                 .to_vec(),
@@ -196,6 +208,19 @@ fn bodies_pass_whole_in_every_framing_and_the_connection_goes_on() {
     // The same connection carries the next request after a chunked body with a trailer.
     let early = get(&mut conn, "/x/early", "");
     assert_eq!((early.status, text(&early).as_str()), (200, "ok"));
+
+    // Chunked and a length: chunked wins, and the client is not told the length.
+    let both = get(&mut conn, "/x/both", "");
+    assert_eq!(text(&both), "body");
+    assert!(
+        !both.headers.contains_key("content-length"),
+        "{:?}",
+        both.headers
+    );
+    // A body larger than any buffer: whole.
+    let big = get(&mut conn, "/x/big", "");
+    assert_eq!(big.body.len(), 500_000);
+    assert!(big.body.chunks(10).all(|c| c == b"0123456789"));
 
     // HEAD: the length is told, no body follows, and the connection goes on.
     conn.get_mut()
