@@ -1019,6 +1019,14 @@ fn kept_put(sock: SocketAddr, conn: TcpStream, buf: Vec<u8>, now: Instant) {
             }
         };
         let list = &mut kept[i].1;
+        // Taken newest first, the oldest would otherwise wait at the bottom for ever, each
+        // holding a socket the upstream may long have closed.
+        while list
+            .first()
+            .is_some_and(|k| now.saturating_duration_since(k.since) >= UPSTREAM_IDLE)
+        {
+            list.remove(0);
+        }
         if list.len() < UPSTREAM_KEPT {
             list.push(Kept {
                 conn,
@@ -1101,6 +1109,46 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn kept_connections_are_taken_newest_first_and_the_stale_dropped() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("listen");
+            let sock = listener.local_addr().expect("addr");
+            let connect = || async { TcpStream::connect(sock).await.expect("connect") };
+            let start = Instant::now();
+            let (old, newer, newest) = (connect().await, connect().await, connect().await);
+            let (old_port, newest_port) = (
+                old.local_addr().expect("addr").port(),
+                newest.local_addr().expect("addr").port(),
+            );
+            kept_put(sock, old, Vec::new(), start);
+            kept_put(sock, newer, Vec::new(), start + Duration::from_secs(1));
+            let taken = kept_take(sock, start + Duration::from_secs(2)).expect("kept");
+            assert_ne!(taken.0.local_addr().expect("addr").port(), old_port);
+            kept_put(sock, taken.0, taken.1, start + Duration::from_secs(2));
+            // Past the idle limit of the oldest: putting the newest drops it.
+            let later = start + UPSTREAM_IDLE + Duration::from_secs(1);
+            kept_put(sock, newest, Vec::new(), later);
+            let kept = KEPT.with_borrow(|kept| {
+                kept.iter()
+                    .find(|(addr, _)| *addr == sock)
+                    .map(|(_, list)| list.len())
+            });
+            assert_eq!(kept, Some(2), "the stale connection is still held");
+            let first = kept_take(sock, later).expect("the newest");
+            assert_eq!(first.0.local_addr().expect("addr").port(), newest_port);
+            let second = kept_take(sock, later).expect("the one put back at 2 s");
+            assert_ne!(second.0.local_addr().expect("addr").port(), old_port);
+            assert!(kept_take(sock, later).is_none(), "the stale one was kept");
+        });
     }
 
     #[test]
