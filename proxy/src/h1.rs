@@ -48,7 +48,8 @@ use crate::table::Table;
 const MAX_HEADERS: usize = 100;
 /// Response heads with more headers than this are refused (502).
 const MAX_RESPONSE_HEADERS: usize = 256;
-/// A kept connection's read buffer grown past this (a large body went through it) is not kept.
+/// A buffer grown past this (a large body went through it) is not kept, neither as a spare nor
+/// with a kept upstream connection.
 const KEPT_BUFFER: usize = 64 * 1024;
 /// Request heads longer than this go to Pingora (which allows more).
 const MAX_HEAD: usize = 16 * 1024;
@@ -256,7 +257,7 @@ impl Engine {
             Some(answer) => {
                 let status = answer.status;
                 let keep = relay(client, answer, &mut out, &head, front, &ctx, timers).await;
-                (status, keep && !head.close)
+                (status, keep)
             }
             None => (bad_gateway(client, &ctx).await, false),
         };
@@ -280,7 +281,7 @@ fn scratch() -> Vec<u8> {
 }
 
 fn unscratch(mut buf: Vec<u8>) {
-    if buf.capacity() <= 64 * 1024 {
+    if buf.capacity() <= KEPT_BUFFER {
         buf.clear();
         SCRATCH.with_borrow_mut(|spare| {
             if spare.len() < 64 {
@@ -608,8 +609,9 @@ async fn exchange(
     }
 }
 
-/// Reads the response head and writes the client's status line and the upstream's headers
-/// (without the ones the proxy sets or that belong to the upstream connection) into `out`.
+/// Sends `request`, reads the response head and writes the client's status line and the
+/// upstream's headers (without the ones the proxy sets or that belong to the upstream connection)
+/// into `out`.
 /// `Err(true)` when the connection failed before a byte of the response came.
 async fn send_and_read_head(
     (sock, mut conn, mut buf): (SocketAddr, TcpStream, Vec<u8>),

@@ -142,27 +142,6 @@ fn serve(conn: TcpStream, seen: &Mutex<Seen>) {
     }
 }
 
-/// A chunked request body, decoded (trailer lines skipped).
-fn read_chunked(reader: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let mut size = String::new();
-        reader.read_line(&mut size).ok()?;
-        let n = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
-        if n == 0 {
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).ok()? == 0 || line.trim_end().is_empty() {
-                    return Some(body);
-                }
-            }
-        }
-        let mut chunk = vec![0; n + 2];
-        reader.read_exact(&mut chunk).ok()?;
-        body.extend_from_slice(&chunk[..n]);
-    }
-}
-
 fn proxy_in_front(name: &str, upstream: SocketAddr, fast: bool) -> Proxy {
     start_proxy(
         name,
@@ -437,7 +416,7 @@ fn slow_clients_and_a_slow_upstream_are_timed_out() {
         (Duration::from_millis(900)..Duration::from_secs(5)).contains(&waited),
         "the idle connection was closed after {waited:?}, not after the client timeout (1 s)"
     );
-    // An upstream slower than read_timeout_ms: 502 from the proxy, long before the upstream answers.
+    // An upstream slower than read_timeout_ms: a 502, long before the upstream answers.
     let mut slow = connect(&proxy);
     let started = std::time::Instant::now();
     let b = get(&mut slow, "/x/slow", "");

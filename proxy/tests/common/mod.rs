@@ -123,24 +123,7 @@ pub fn read_response(conn: &mut BufReader<TcpStream>, head_only: bool) -> Option
         .get("transfer-encoding")
         .is_some_and(|t| t.contains("chunked"))
     {
-        loop {
-            let mut size = String::new();
-            conn.read_line(&mut size).ok()?;
-            let n = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
-            if n == 0 {
-                // The trailer's lines, up to the empty one.
-                loop {
-                    let mut line = String::new();
-                    if conn.read_line(&mut line).ok()? == 0 || line.trim_end().is_empty() {
-                        break;
-                    }
-                }
-                break;
-            }
-            let mut chunk = vec![0; n + 2];
-            conn.read_exact(&mut chunk).ok()?;
-            body.extend_from_slice(&chunk[..n]);
-        }
+        body = read_chunked(conn)?;
     } else if let Some(n) = headers
         .get("content-length")
         .and_then(|n| n.parse::<usize>().ok())
@@ -153,6 +136,27 @@ pub fn read_response(conn: &mut BufReader<TcpStream>, head_only: bool) -> Option
         headers,
         body,
     })
+}
+
+/// A chunked body, decoded (the trailer's lines read and skipped).
+pub fn read_chunked(conn: &mut impl BufRead) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size = String::new();
+        conn.read_line(&mut size).ok()?;
+        let n = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
+        if n == 0 {
+            loop {
+                let mut line = String::new();
+                if conn.read_line(&mut line).ok()? == 0 || line.trim_end().is_empty() {
+                    return Some(body);
+                }
+            }
+        }
+        let mut chunk = vec![0; n + 2];
+        conn.read_exact(&mut chunk).ok()?;
+        body.extend_from_slice(&chunk[..n]);
+    }
 }
 
 pub fn free_port() -> u16 {
