@@ -794,6 +794,14 @@ async fn relay(
     }
     out.extend_from_slice(b"\r\n");
 
+    // The response waits until the runtime has run the other connections it has ready, so the
+    // answers of one turn of its loop leave together. Written at once, each answer woke the
+    // client's process on its own, and that rhythm carried through the client to the upstream,
+    // which then woke for one or two requests at a time: more wake-ups, more CPU per request on
+    // the cores the proxy shares. BENCHMARKS.md has the figures; a lone client's latency is the
+    // same either way.
+    tokio::task::yield_now().await;
+
     // The body: what came with the head, then reads until its framing ends.
     let mut body = Body::new(framing);
     let mut start = head_len;
