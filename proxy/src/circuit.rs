@@ -97,7 +97,13 @@ impl Circuit {
     /// Records a request the service answered well.
     pub fn success(&self, now: Instant) {
         match self.state(now) {
-            CircuitState::Closed => self.failures.store(0, Ordering::Release),
+            // Read before written: a store on every success would move the line between the
+            // cores of every proxy thread, though it holds 0 nearly always.
+            CircuitState::Closed => {
+                if self.failures.load(Ordering::Acquire) != 0 {
+                    self.failures.store(0, Ordering::Release);
+                }
+            }
             CircuitState::Open => {}
             CircuitState::HalfOpen => {
                 if self.successes.fetch_add(1, Ordering::AcqRel) + 1 >= self.settings.trials {

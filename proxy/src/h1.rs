@@ -19,6 +19,7 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::io::{self, Write as _};
+use std::mem::MaybeUninit;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -204,9 +205,14 @@ impl Engine {
         peer_ip: &mut Option<Option<IpAddr>>,
         timers: &mut Timers,
     ) -> Served {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut parsed = httparse::Request::new(&mut headers);
-        if !matches!(parsed.parse(raw), Ok(httparse::Status::Complete(_))) {
+        // Left uninitialised: httparse writes the ones it finds. Zeroing all 100 (and the
+        // response's 256) on every request was measurable in the engine's own time.
+        let mut headers = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
+        let mut parsed = httparse::Request::new(&mut []);
+        if !matches!(
+            parsed.parse_with_uninit_headers(raw, &mut headers),
+            Ok(httparse::Status::Complete(_))
+        ) {
             return Served::HandOver;
         }
         let Some(head) = FastHead::new(&parsed) else {
@@ -621,6 +627,12 @@ async fn send_and_read_head(
     deadline: Instant,
     timers: &mut Timers,
 ) -> Result<Answer, bool> {
+    // The request waits until the runtime has run the other connections it has ready, so the
+    // requests of one turn of its loop reach the upstream together and it wakes once for them.
+    // Written at once, they reached it one or two at a time: it woke for each, and the extra
+    // wake-ups cost CPU on the cores the proxy shares with it. BENCHMARKS.md has the figures;
+    // a lone client's latency is the same either way.
+    tokio::task::yield_now().await;
     conn.write_all(request).await.map_err(|_| true)?;
     buf.clear();
     let mut start = 0;
@@ -638,12 +650,14 @@ async fn send_and_read_head(
                 _ => return Err(buf.is_empty()),
             }
         };
-        let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
-        let mut parsed = httparse::Response::new(&mut headers);
-        if !matches!(
-            parsed.parse(&buf[start..end]),
-            Ok(httparse::Status::Complete(_))
-        ) {
+        let mut headers = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_RESPONSE_HEADERS];
+        let mut parsed = httparse::Response::new(&mut []);
+        let parse = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut parsed,
+            &buf[start..end],
+            &mut headers,
+        );
+        if !matches!(parse, Ok(httparse::Status::Complete(_))) {
             return Err(false);
         }
         let status = parsed.code.ok_or(false)?;
@@ -793,14 +807,6 @@ async fn relay(
         out.extend_from_slice(b"connection: close\r\n");
     }
     out.extend_from_slice(b"\r\n");
-
-    // The response waits until the runtime has run the other connections it has ready, so the
-    // answers of one turn of its loop leave together. Written at once, each answer woke the
-    // client's process on its own, and that rhythm carried through the client to the upstream,
-    // which then woke for one or two requests at a time: more wake-ups, more CPU per request on
-    // the cores the proxy shares. BENCHMARKS.md has the figures; a lone client's latency is the
-    // same either way.
-    tokio::task::yield_now().await;
 
     // The body: what came with the head, then reads until its framing ends.
     let mut body = Body::new(framing);
