@@ -23,6 +23,7 @@ use std::mem::MaybeUninit;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -582,6 +583,35 @@ struct Answer {
     reusable: bool,
 }
 
+/// Up to how many requests under way on a thread its requests to the upstreams are batched (see
+/// [`exchange`]).
+const BATCH_UPSTREAM_BELOW: usize = 128;
+
+thread_local! {
+    /// The requests under way on this thread, between their upstream exchange's start and its
+    /// end. Shared with the guards, so a task that another thread resumes (the work-stealing
+    /// runtime) still counts down where it counted up.
+    static IN_FLIGHT: Arc<AtomicUsize> = Arc::new(AtomicUsize::new(0));
+}
+
+/// One request counted in its thread's [`IN_FLIGHT`] until dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    /// Counts a request in; returns the guard and the count with it.
+    fn enter() -> (Self, usize) {
+        let counter = IN_FLIGHT.with(Arc::clone);
+        let under_way = counter.fetch_add(1, Ordering::Relaxed) + 1;
+        (Self(counter), under_way)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Sends `request` to `sock` on a kept connection, or a new one, and reads the response head. A
 /// kept connection that turns out closed before answering anything is replaced by a new one: the
 /// request is a read, and the upstream never saw it.
@@ -593,6 +623,21 @@ async fn exchange(
     table: &Table,
     timers: &mut Timers,
 ) -> Result<Answer, UpstreamError> {
+    // With few requests under way on this thread, the request waits until the runtime has run
+    // the other connections it has ready, so the requests of one turn of its loop reach the
+    // upstream together and it wakes once for them. Written at once, they reached it one or two
+    // at a time, and its extra wake-ups cost CPU on the cores the proxy shares with it. With
+    // many under way, a turn is long and its writes leave close together anyway; waiting for it
+    // would only delay each request by a whole turn (10,000 connections: a third of the
+    // throughput). BENCHMARKS.md has the figures. The wait comes before a kept connection is
+    // taken, so none is held idle through it.
+    let _in_flight = {
+        let (guard, under_way) = InFlight::enter();
+        if under_way <= BATCH_UPSTREAM_BELOW {
+            tokio::task::yield_now().await;
+        }
+        guard
+    };
     loop {
         let (conn, buf, kept) = match kept_take(sock, now) {
             Some((conn, buf)) => (conn, buf, true),
@@ -627,12 +672,6 @@ async fn send_and_read_head(
     deadline: Instant,
     timers: &mut Timers,
 ) -> Result<Answer, bool> {
-    // The request waits until the runtime has run the other connections it has ready, so the
-    // requests of one turn of its loop reach the upstream together and it wakes once for them.
-    // Written at once, they reached it one or two at a time: it woke for each, and the extra
-    // wake-ups cost CPU on the cores the proxy shares with it. BENCHMARKS.md has the figures;
-    // a lone client's latency is the same either way.
-    tokio::task::yield_now().await;
     conn.write_all(request).await.map_err(|_| true)?;
     buf.clear();
     let mut start = 0;
@@ -1125,6 +1164,21 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn requests_under_way_are_counted_per_thread_and_where_they_started() {
+        let (first, one) = InFlight::enter();
+        let (second, two) = InFlight::enter();
+        assert_eq!((one, two), (1, 2));
+        // Another thread counts its own.
+        let elsewhere = std::thread::spawn(|| InFlight::enter().1).join();
+        assert_eq!(elsewhere.ok(), Some(1));
+        // A guard dropped on another thread (a task the work-stealing runtime moved) counts down
+        // where it counted up.
+        assert!(std::thread::spawn(move || drop(second)).join().is_ok());
+        drop(first);
+        assert_eq!(InFlight::enter().1, 1);
     }
 
     #[test]
