@@ -628,9 +628,10 @@ async fn exchange(
     // upstream together and it wakes once for them. Written at once, they reached it one or two
     // at a time, and its extra wake-ups cost CPU on the cores the proxy shares with it. With
     // many under way, a turn is long and its writes leave close together anyway; waiting for it
-    // would only delay each request by a whole turn (10,000 connections: a third of the
-    // throughput). BENCHMARKS.md has the figures. The wait comes before a kept connection is
-    // taken, so none is held idle through it.
+    // would only delay each request by a whole turn (with 10,000 connections, an unconditional
+    // wait before the write kept a third to a half of the throughput). BENCHMARKS.md has the
+    // figures. The wait comes before a kept connection is taken, so none is held idle through
+    // it.
     let _in_flight = {
         let (guard, under_way) = InFlight::enter();
         if under_way <= BATCH_UPSTREAM_BELOW {
