@@ -42,7 +42,7 @@ use crate::auth;
 use crate::decide::Backend;
 use crate::limits::TOO_MANY_BODY;
 use crate::proxy::{
-    FicusProxy, Front, Head, OVERRIDE_HEADER, REQUEST_ID, RequestCtx, TESTER_HEADER,
+    FicusProxy, Front, Head, OVERRIDE_HEADER, REQUEST_ID, RequestCtx, TESTER_HEADER, hop_by_hop,
 };
 use crate::table::Table;
 
@@ -427,6 +427,8 @@ struct FastHead<'b> {
     headers: &'b [httparse::Header<'b>],
     /// The client asked to close the connection after this request.
     close: bool,
+    /// A `Connection` header names hop-by-hop headers to drop.
+    hop: bool,
 }
 
 impl<'b> FastHead<'b> {
@@ -446,6 +448,7 @@ impl<'b> FastHead<'b> {
             return None;
         }
         let mut close = false;
+        let mut hop = false;
         for h in req.headers.iter() {
             let name = h.name;
             if name.eq_ignore_ascii_case("content-length") {
@@ -466,6 +469,7 @@ impl<'b> FastHead<'b> {
                         return None;
                     }
                 }
+                hop |= hop_by_hop(h.value).next().is_some();
             }
         }
         let path = target.split_once('?').map_or(target, |(p, _)| p);
@@ -475,6 +479,7 @@ impl<'b> FastHead<'b> {
             path,
             headers: req.headers,
             close,
+            hop,
         })
     }
 
@@ -508,6 +513,14 @@ fn dropped(name: &str, list: &[&str]) -> bool {
     list.iter().any(|d| name.eq_ignore_ascii_case(d))
 }
 
+/// Whether a `Connection` header among `headers` names `name` as hop-by-hop.
+fn named_hop(name: &str, headers: &[httparse::Header<'_>]) -> bool {
+    headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("connection"))
+        .any(|h| hop_by_hop(h.value).any(|t| t.eq_ignore_ascii_case(name.as_bytes())))
+}
+
 /// The request as the upstream gets it: the client's head without the proxy's own headers and
 /// the hop-by-hop ones, with the request id and, for a new service, the gateway's secret and the
 /// caller's identity.
@@ -518,7 +531,8 @@ fn upstream_request(out: &mut Vec<u8>, head: &FastHead<'_>, front: &FicusProxy, 
         &[head.method.as_str(), " ", head.target, " HTTP/1.1\r\n"],
     );
     for h in head.headers {
-        if !dropped(h.name, &DROP_UPSTREAM) {
+        let skip = dropped(h.name, &DROP_UPSTREAM) || head.hop && named_hop(h.name, head.headers);
+        if !skip {
             push_header(out, h.name, h.value);
         }
     }
@@ -746,9 +760,15 @@ fn downstream_head(
     ]);
     out.extend_from_slice(resp.reason.unwrap_or("").as_bytes());
     out.extend_from_slice(b"\r\n");
+    let hop = resp
+        .headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("connection") && hop_by_hop(h.value).next().is_some());
     for h in resp.headers.iter() {
         let length = chunked && h.name.eq_ignore_ascii_case("content-length");
-        if !length && !dropped(h.name, &DROP_DOWNSTREAM) {
+        let skip =
+            length || dropped(h.name, &DROP_DOWNSTREAM) || hop && named_hop(h.name, resp.headers);
+        if !skip {
             push_header(out, h.name, h.value);
         }
     }

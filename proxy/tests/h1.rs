@@ -121,7 +121,8 @@ fn serve(conn: TcpStream, seen: &Mutex<Seen>) {
             "/x/headers" => {
                 let mut r = format!(
                     "HTTP/1.1 200 OK\r\nx-ficus-backend: made-up\r\nx-request-id: upstream-id\r\n\
-                     Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: {}\r\n\r\n",
+                     Connection: keep-alive, X-Upstream-Hop\r\nX-Upstream-Hop: 1\r\n\
+                     Keep-Alive: timeout=5\r\nContent-Length: {}\r\n\r\n",
                     head.len()
                 )
                 .into_bytes();
@@ -347,7 +348,8 @@ fn both_engines_rewrite_the_same_headers() {
             &mut conn,
             "/x/headers",
             "x-ficus-identity: customer:1\r\nx-ficus-gateway-secret: forged\r\n\
-             x-ficus-backend: modern\r\nx-request-id: client-id-7\r\nCookie: ficus_sid=v1\r\n",
+             x-ficus-backend: modern\r\nx-request-id: client-id-7\r\nCookie: ficus_sid=v1\r\n\
+             Connection: x-client-hop\r\nX-Client-Hop: 1\r\n",
         );
         let upstream_saw = text(&a).to_ascii_lowercase();
         assert_eq!(a.status, 200, "fast {fast}");
@@ -370,6 +372,16 @@ fn both_engines_rewrite_the_same_headers() {
         assert!(
             upstream_saw.contains("cookie: ficus_sid=v1"),
             "fast {fast}: {upstream_saw}"
+        );
+        // Headers a `Connection` header names belong to that connection (RFC 9110 §7.6.1).
+        assert!(
+            !upstream_saw.contains("x-client-hop"),
+            "fast {fast}: {upstream_saw}"
+        );
+        assert!(
+            !a.headers.contains_key("x-upstream-hop"),
+            "fast {fast}: {:?}",
+            a.headers
         );
         assert_eq!(a.backend(), "legacy", "fast {fast}");
         assert_eq!(
