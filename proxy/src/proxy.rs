@@ -431,11 +431,10 @@ impl Head for RequestHeader {
     }
 }
 
-/// A header value as text when it is visible ASCII (the rule of `http::HeaderValue::to_str`).
 /// The headers a `Connection` header value names for removal: hop-by-hop headers of the
 /// connection they came on, which a proxy does not forward (RFC 9110 §7.6.1). `close` and
 /// `keep-alive` are the connection's own options, and `upgrade` is left to Pingora's upgrade
-/// handling; neither is named here.
+/// handling; none of them is named here.
 pub(crate) fn hop_by_hop(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value
         .split(|&b| b == b',')
@@ -448,7 +447,8 @@ pub(crate) fn hop_by_hop(value: &[u8]) -> impl Iterator<Item = &[u8]> {
         })
 }
 
-/// The header names the `Connection` headers of `headers` name as hop-by-hop.
+/// The header names the `Connection` headers of `headers` name as hop-by-hop (Pingora's path
+/// removes them).
 fn hop_by_hop_names(headers: &http::HeaderMap) -> Vec<http::HeaderName> {
     headers
         .get_all(http::header::CONNECTION)
@@ -458,20 +458,7 @@ fn hop_by_hop_names(headers: &http::HeaderMap) -> Vec<http::HeaderName> {
         .collect()
 }
 
-/// Removes the headers the request's `Connection` headers name (Pingora's path).
-fn remove_hop_by_hop_request(req: &mut RequestHeader) {
-    for name in hop_by_hop_names(&req.headers) {
-        req.remove_header(&name);
-    }
-}
-
-/// Removes the headers the response's `Connection` headers name (Pingora's path).
-fn remove_hop_by_hop_response(resp: &mut ResponseHeader) {
-    for name in hop_by_hop_names(&resp.headers) {
-        resp.remove_header(&name);
-    }
-}
-
+/// A header value as text when it is visible ASCII (the rule of `http::HeaderValue::to_str`).
 pub(crate) fn visible_ascii(v: &[u8]) -> Option<&str> {
     v.iter()
         .all(|&b| b == b'\t' || (32..127).contains(&b))
@@ -580,7 +567,9 @@ impl ProxyHttp for Front {
         upstream: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        remove_hop_by_hop_request(upstream);
+        for name in hop_by_hop_names(&upstream.headers) {
+            upstream.remove_header(&name);
+        }
         upstream.remove_header(OVERRIDE_HEADER);
         upstream.remove_header(TESTER_HEADER);
         // Only the proxy says who the caller is.
@@ -697,7 +686,9 @@ impl ProxyHttp for Front {
         response: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        remove_hop_by_hop_response(response);
+        for name in hop_by_hop_names(&response.headers) {
+            response.remove_header(&name);
+        }
         response.insert_header(OVERRIDE_HEADER, ctx.backend.as_str())?;
         response.insert_header(REQUEST_ID, ctx.request_id.as_str())?;
         if let Some(sid) = &ctx.new_session {

@@ -144,13 +144,12 @@ fn serve(conn: TcpStream, seen: &Mutex<Seen>) {
 }
 
 fn proxy_in_front(name: &str, upstream: SocketAddr, fast: bool) -> Proxy {
-    start_proxy(
-        name,
-        &[upstream],
-        upstream,
-        FlagsFrom::File(0),
-        &format!("fast_http1 = {fast}"),
-    )
+    proxy_with(name, upstream, &format!("fast_http1 = {fast}"))
+}
+
+/// A proxy whose every upstream is `upstream`, with `settings` added to its configuration.
+fn proxy_with(name: &str, upstream: SocketAddr, settings: &str) -> Proxy {
+    start_proxy(name, &[upstream], upstream, FlagsFrom::File(0), settings)
 }
 
 fn connect(proxy: &Proxy) -> BufReader<TcpStream> {
@@ -398,11 +397,9 @@ fn both_engines_rewrite_the_same_headers() {
 #[test]
 fn slow_clients_and_a_slow_upstream_are_timed_out() {
     let (upstream, _seen) = scripted();
-    let proxy = start_proxy(
+    let proxy = proxy_with(
         "h1-timeouts",
-        &[upstream],
         upstream,
-        FlagsFrom::File(0),
         "client_timeout_seconds = 1\nread_timeout_ms = 400",
     );
     // Half a head, then nothing: closed once the client timeout passes, with no answer.
@@ -444,13 +441,7 @@ fn a_shutdown_closes_idle_connections_at_once() {
     let (upstream, _seen) = scripted();
     // A long grace period for requests under way: an idle connection left to it would stay open
     // for 10 s, until Pingora drops the runtime.
-    let mut proxy = start_proxy(
-        "h1-shutdown",
-        &[upstream],
-        upstream,
-        FlagsFrom::File(0),
-        "grace_period_seconds = 10",
-    );
+    let mut proxy = proxy_with("h1-shutdown", upstream, "grace_period_seconds = 10");
     let mut idle = connect(&proxy);
     assert_eq!(text(&get(&mut idle, "/x/a", "")), "/x/a ");
     let status = std::process::Command::new("kill")
